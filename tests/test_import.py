@@ -1,0 +1,61 @@
+import subprocess
+import sys
+
+
+def test_import_toolkit_does_not_import_lightning_or_hydra():
+    code = (
+        "import sys, toolkit, toolkit.cnn, toolkit.init, toolkit.checkpoint;"
+        "assert 'lightning' not in sys.modules and 'hydra' not in sys.modules, sorted(sys.modules)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_top_level_exports_the_contract_names():
+    import toolkit
+
+    names = [
+        "Registry",
+        "build_from_cfg",
+        "build_conv_layer",
+        "build_norm_layer",
+        "build_activation_layer",
+        "build_upsample_layer",
+        "build_padding_layer",
+        "CONV_LAYERS",
+        "NORM_LAYERS",
+        "ACTIVATION_LAYERS",
+        "UPSAMPLE_LAYERS",
+        "PADDING_LAYERS",
+        "ConvModule",
+        "fuse_conv_bn",
+        "constant_init",
+        "xavier_init",
+        "normal_init",
+        "trunc_normal_init",
+        "uniform_init",
+        "kaiming_init",
+        "caffe2_xavier_init",
+        "bias_init_with_prob",
+        "initialize",
+        "INITIALIZERS",
+        "ConstantInit",
+        "XavierInit",
+        "NormalInit",
+        "TruncNormalInit",
+        "UniformInit",
+        "KaimingInit",
+        "Caffe2XavierInit",
+        "PretrainedInit",
+        "BaseModule",
+        "Sequential",
+        "ModuleList",
+        "ModuleDict",
+        "load_checkpoint",
+        "load_state_dict",
+        "CheckpointError",
+    ]
+    missing = [name for name in names if not hasattr(toolkit, name)]
+    assert missing == []
+    import toolkit.cnn
+
+    assert toolkit.cnn.initialize is toolkit.init.initialize

@@ -1,0 +1,52 @@
+"""`load_checkpoint`: read a checkpoint and load its state dict into a model.
+
+>>> import os, tempfile, torch
+>>> from torch import nn
+>>> path = os.path.join(tempfile.mkdtemp(), 'linear.pth')
+>>> torch.save({'state_dict': {'module.weight': torch.ones(1, 1), 'module.bias': torch.zeros(1)}}, path)
+>>> model = nn.Linear(1, 1)
+>>> _ = load_checkpoint(model, path)
+>>> model.weight.item()
+1.0
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from torch import nn
+
+from .io import CheckpointError, MapLocation, read_checkpoint
+from .state_dict import extract_state_dict, load_state_dict, select_prefix
+from .state_dict import revise_keys as apply_key_rules
+
+DEFAULT_REVISE_KEYS = ((r"^module\.", ""),)
+
+
+def load_checkpoint(
+    model: nn.Module,
+    filename: str,
+    map_location: MapLocation = None,
+    strict: bool = False,
+    logger: logging.Logger | str | None = None,
+    revise_keys: Sequence[tuple[str, str]] = DEFAULT_REVISE_KEYS,
+    *,
+    prefix: str | None = None,
+    weights_only: bool = True,
+) -> Any:
+    """Load a checkpoint into `model`; returns the checkpoint as read.
+
+    `revise_keys` rename the state dict's keys (by default, DataParallel's `module.` prefix is
+    dropped); `prefix` keeps only the keys under it, stripped; `weights_only=False` opts out of
+    safe loading for a file you trust.
+    """
+    checkpoint = read_checkpoint(filename, map_location=map_location, weights_only=weights_only)
+    state_dict = apply_key_rules(extract_state_dict(checkpoint), revise_keys)
+    if prefix is not None:
+        state_dict = select_prefix(state_dict, prefix)
+        if not state_dict:
+            raise CheckpointError(f"no key of {filename!r} starts with the prefix {prefix!r}")
+    load_state_dict(model, state_dict, strict=strict, logger=logger)
+    return checkpoint

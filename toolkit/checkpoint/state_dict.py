@@ -1,0 +1,130 @@
+"""Putting a state dict into a module, with a report of missing, unexpected and mismatched keys.
+
+>>> from torch import nn
+>>> result = load_state_dict(nn.Linear(2, 2), {'weight': torch.zeros(2, 2), 'extra': torch.zeros(1)}, logger='silent')
+>>> result.missing_keys, result.unexpected_keys
+(['bias'], ['extra'])
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple
+
+import torch
+from torch import nn
+
+from .io import CheckpointError
+
+LIGHTNING_PREFIX = "net."
+
+
+class LoadResult(NamedTuple):
+    """What a load left out: keys the module lacks, keys it did not get, keys of the wrong shape."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+    mismatched_keys: list[str]
+
+    def message(self) -> str:
+        parts = []
+        if self.unexpected_keys:
+            parts.append(f"unexpected keys in the source state_dict: {', '.join(self.unexpected_keys)}")
+        if self.missing_keys:
+            parts.append(f"missing keys in the source state_dict: {', '.join(self.missing_keys)}")
+        if self.mismatched_keys:
+            parts.append(f"size mismatch: {', '.join(self.mismatched_keys)}")
+        return "\n".join(parts)
+
+
+def _unwrap(module: nn.Module) -> nn.Module:
+    wrappers = (nn.DataParallel, nn.parallel.DistributedDataParallel)
+    return module.module if isinstance(module, wrappers) else module
+
+
+def _get_logger(logger: logging.Logger | str | None) -> logging.Logger | None:
+    if logger == "silent":
+        return None
+    if isinstance(logger, logging.Logger):
+        return logger
+    return logging.getLogger("toolkit.checkpoint")
+
+
+def load_state_dict(
+    module: nn.Module,
+    state_dict: Mapping[str, torch.Tensor],
+    strict: bool = False,
+    logger: logging.Logger | str | None = None,
+) -> LoadResult:
+    """Copy the tensors of `state_dict` into `module`; shape mismatches are skipped and reported.
+
+    Missing, unexpected and mismatched keys are logged as a warning (`logger='silent'` mutes it);
+    with `strict=True` any of them raises a CheckpointError that lists them.
+    """
+    module = _unwrap(module)
+    own = module.state_dict()
+    mismatched = [
+        f"{key} (checkpoint {tuple(value.shape)}, model {tuple(own[key].shape)})"
+        for key, value in state_dict.items()
+        if key in own and isinstance(value, torch.Tensor) and value.shape != own[key].shape
+    ]
+    fitting = {
+        key: value
+        for key, value in state_dict.items()
+        if not (key in own and isinstance(value, torch.Tensor) and value.shape != own[key].shape)
+    }
+    incompatible = module.load_state_dict(fitting, strict=False)
+    result = LoadResult(
+        [key for key in incompatible.missing_keys if "num_batches_tracked" not in key],
+        list(incompatible.unexpected_keys),
+        mismatched,
+    )
+    if any(result):
+        if strict:
+            raise CheckpointError(f"the checkpoint does not fit {type(module).__name__}:\n{result.message()}")
+        log = _get_logger(logger)
+        if log is not None:
+            log.warning("loading into %s:\n%s", type(module).__name__, result.message())
+    return result
+
+
+def extract_state_dict(checkpoint: Any) -> dict[str, torch.Tensor]:
+    """The state dict of a checkpoint: a bare one, or under 'state_dict' or 'model'.
+
+    A Lightning checkpoint's wrapper prefix (`net.`) is stripped so the bare network loads.
+    """
+    if not isinstance(checkpoint, Mapping):
+        raise CheckpointError(f"a checkpoint must hold a dict, got {type(checkpoint).__name__}")
+    state_dict = checkpoint
+    for key in ("state_dict", "model"):
+        if isinstance(checkpoint.get(key), Mapping):
+            state_dict = checkpoint[key]
+            break
+    state_dict = dict(state_dict)
+    if "pytorch-lightning_version" in checkpoint:
+        state_dict = select_prefix(state_dict, LIGHTNING_PREFIX) or state_dict
+    return state_dict
+
+
+def select_prefix(state_dict: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    """The entries under `prefix`, with the prefix stripped.
+
+    >>> select_prefix({'backbone.conv.weight': 1, 'head.fc.weight': 2}, 'backbone.')
+    {'conv.weight': 1}
+    """
+    return {key[len(prefix) :]: value for key, value in state_dict.items() if key.startswith(prefix)}
+
+
+def revise_keys(state_dict: Mapping[str, Any], rules: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """Rename keys by regex substitution rules, applied in turn.
+
+    >>> revise_keys({'module.conv.weight': 1}, [(r'^module\\.', '')])
+    {'conv.weight': 1}
+    """
+    revised = dict(state_dict)
+    for pattern, replacement in rules:
+        compiled = re.compile(pattern)
+        revised = {compiled.sub(replacement, key): value for key, value in revised.items()}
+    return revised

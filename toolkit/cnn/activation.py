@@ -1,0 +1,67 @@
+"""The activation registry and `build_activation_layer`.
+
+>>> build_activation_layer(dict(type='LeakyReLU', negative_slope=0.2))
+LeakyReLU(negative_slope=0.2)
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..registry import Registry, construct, resolve_type
+
+ACTIVATION_LAYERS = Registry("activation layer")
+for _module in (nn.ReLU, nn.LeakyReLU, nn.PReLU, nn.RReLU, nn.ReLU6, nn.ELU, nn.Sigmoid, nn.Tanh, nn.GELU, nn.Mish):
+    ACTIVATION_LAYERS.register_module(module=_module)
+ACTIVATION_LAYERS.register_module(["SiLU", "Swish"], module=nn.SiLU)
+ACTIVATION_LAYERS.register_module("HSwish", module=nn.Hardswish)
+
+
+@ACTIVATION_LAYERS.register_module()
+class HSigmoid(nn.Module):
+    """Hard sigmoid `clamp((x + bias) / divisor, min_value, max_value)`, with MMCV's arguments.
+
+    >>> HSigmoid()(torch.tensor([-3.0, 0.0, 3.0]))
+    tensor([0.0000, 0.5000, 1.0000])
+    """
+
+    def __init__(self, bias: float = 3.0, divisor: float = 6.0, min_value: float = 0.0, max_value: float = 1.0) -> None:
+        super().__init__()
+        if divisor == 0:
+            raise ValueError("HSigmoid: divisor must not be 0")
+        self.bias, self.divisor = bias, divisor
+        self.min_value, self.max_value = min_value, max_value
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return ((x + self.bias) / self.divisor).clamp(self.min_value, self.max_value)
+
+
+@functools.cache
+def accepts_inplace(layer: type) -> bool:
+    """Whether a layer class takes an `inplace` argument (ReLU does, GELU does not).
+
+    >>> accepts_inplace(nn.ReLU), accepts_inplace(nn.GELU)
+    (True, False)
+    """
+    try:
+        return "inplace" in inspect.signature(layer).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def build_activation_layer(cfg: Mapping[str, Any], inplace: bool | None = None) -> nn.Module:
+    """Build an activation layer; `inplace`, when given, is passed only to layers that take it.
+
+    >>> build_activation_layer(dict(type='GELU'), inplace=True)
+    GELU(approximate='none')
+    """
+    label, layer, cfg_ = resolve_type(cfg, ACTIVATION_LAYERS)
+    if inplace is not None and accepts_inplace(layer):
+        cfg_.setdefault("inplace", inplace)
+    return construct(layer, cfg_, label)

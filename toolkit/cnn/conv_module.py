@@ -1,0 +1,161 @@
+"""`ConvModule`: a conv, a norm and an activation in any order, with padding modes and spectral norm.
+
+>>> block = ConvModule(3, 8, 3, padding=1, norm_cfg=dict(type='BN'))
+>>> [(name, type(layer).__name__) for name, layer in block.named_children()]
+[('conv', 'Conv2d'), ('bn', 'BatchNorm2d'), ('activate', 'ReLU')]
+>>> block(torch.randn(2, 3, 16, 16)).shape
+torch.Size([2, 8, 16, 16])
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
+from torch.nn.modules.instancenorm import _InstanceNorm
+
+from ..init import constant_init, kaiming_init
+from ..init.report import active_recorder, tracking
+from ..modules import BaseModule, InitCfg
+from .activation import build_activation_layer
+from .conv import build_conv_layer
+from .norm import build_norm_layer
+from .padding import build_padding_layer, padding_type
+
+PADDING_MODES = ("zeros", "circular", "reflect", "replicate")
+ORDER_NAMES = frozenset(("conv", "norm", "act"))
+
+
+def _check_cfg(cfg: Any, what: str) -> None:
+    if cfg is not None and not isinstance(cfg, Mapping):
+        raise TypeError(f"{what} must be a dict or None, got {type(cfg).__name__}: {cfg!r}")
+
+
+class ConvModule(BaseModule):
+    """A conv + norm + activation block, built from configs, with MMCV's names and semantics.
+
+    `bias='auto'` drops the conv bias when a norm follows; `order` is any arrangement of
+    'conv', 'norm' and 'act'; `padding_mode` is 'zeros', 'circular', 'reflect' or 'replicate'.
+    Its default init (Kaiming conv, norm 1/0) yields to an explicit parent `init_cfg`.
+    """
+
+    _abbr_ = "conv_block"
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, ...],
+        stride: int | tuple[int, ...] = 1,
+        padding: int | tuple[int, ...] = 0,
+        dilation: int | tuple[int, ...] = 1,
+        groups: int = 1,
+        bias: bool | str = "auto",
+        conv_cfg: Mapping[str, Any] | None = None,
+        norm_cfg: Mapping[str, Any] | None = None,
+        act_cfg: Mapping[str, Any] | None = dict(type="ReLU"),
+        inplace: bool = True,
+        with_spectral_norm: bool = False,
+        padding_mode: str = "zeros",
+        order: tuple[str, str, str] = ("conv", "norm", "act"),
+        init_cfg: InitCfg = None,
+    ) -> None:
+        super().__init__(init_cfg)
+        for cfg, what in ((conv_cfg, "conv_cfg"), (norm_cfg, "norm_cfg"), (act_cfg, "act_cfg")):
+            _check_cfg(cfg, what)
+        if not isinstance(order, (tuple, list)) or len(order) != 3 or set(order) != ORDER_NAMES:
+            raise ValueError(f"order must be a tuple of 'conv', 'norm' and 'act' in any order, got {order!r}")
+        if padding_mode not in PADDING_MODES:
+            raise ValueError(f"padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}")
+        if bias != "auto" and not isinstance(bias, bool):
+            raise ValueError(f"bias must be 'auto' or a bool, got {bias!r}")
+        self.conv_cfg, self.norm_cfg, self.act_cfg = conv_cfg, norm_cfg, act_cfg
+        self.inplace = inplace
+        self.with_spectral_norm = with_spectral_norm
+        self.order = tuple(order)
+        self.with_norm = norm_cfg is not None
+        self.with_activation = act_cfg is not None
+        self.with_bias = (not self.with_norm) if bias == "auto" else bias
+        self.with_explicit_padding = padding_mode != "zeros"
+
+        conv = build_conv_layer(
+            conv_cfg,
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride=stride,
+            padding=0 if self.with_explicit_padding else padding,
+            dilation=dilation,
+            groups=groups,
+            bias=self.with_bias,
+        )
+        if self.with_explicit_padding:
+            spatial_dims = len(getattr(conv, "kernel_size", (0, 0)))
+            self.padding_layer = build_padding_layer(dict(type=padding_type(padding_mode, spatial_dims)), padding)
+        self.conv = nn.utils.spectral_norm(conv) if with_spectral_norm else conv
+        self.in_channels = conv.in_channels
+        self.out_channels = conv.out_channels
+        self.kernel_size = conv.kernel_size
+        self.stride = conv.stride
+        self.padding = padding
+        self.dilation = conv.dilation
+        self.transposed = conv.transposed
+        self.output_padding = conv.output_padding
+        self.groups = conv.groups
+
+        self.norm_name: str | None = None
+        if self.with_norm:
+            norm_after_conv = self.order.index("norm") > self.order.index("conv")
+            self.norm_name, norm = build_norm_layer(norm_cfg, out_channels if norm_after_conv else in_channels)
+            self.add_module(self.norm_name, norm)
+            if self.with_bias and isinstance(norm, (_BatchNorm, _InstanceNorm)):
+                warnings.warn("Unnecessary conv bias before batch/instance norm", stacklevel=2)
+        if self.with_activation:
+            # An activation that comes first must not overwrite the caller's input tensor.
+            self.activate = build_activation_layer(act_cfg, inplace=inplace and self.order[0] != "act")
+        self._forward_names = self._layer_names()
+        self._default_init()
+
+    @property
+    def norm(self) -> nn.Module | None:
+        return self._modules[self.norm_name] if self.norm_name else None
+
+    def _default_init(self) -> None:
+        """Kaiming for the conv, 1/0 for the norm, for each layer no explicit config has set."""
+        recorder = active_recorder()
+        if not hasattr(self.conv, "init_weights") and not (recorder and recorder.explicitly_set(self.conv)):
+            if self.with_activation and self.act_cfg["type"] == "LeakyReLU":
+                nonlinearity, a = "leaky_relu", self.act_cfg.get("negative_slope", 0.01)
+            else:
+                nonlinearity, a = "relu", 0
+            with tracking(self.conv, f"ConvModule default: kaiming_init(a={a}, nonlinearity={nonlinearity!r})", False):
+                kaiming_init(self.conv, a=a, nonlinearity=nonlinearity)
+        norm = self.norm
+        if norm is not None and not (recorder and recorder.explicitly_set(norm)):
+            with tracking(norm, "ConvModule default: constant_init(val=1, bias=0)", False):
+                constant_init(norm, 1, bias=0)
+
+    def _init_tree(self) -> None:
+        self._default_init()
+        super()._init_tree()
+
+    def _layer_names(self) -> tuple[str, ...]:
+        """The submodules that forward calls, in `order`."""
+        names = {
+            "conv": ("padding_layer", "conv") if self.with_explicit_padding else ("conv",),
+            "norm": (self.norm_name,) if self.norm_name else (),
+            "act": ("activate",) if self.with_activation else (),
+        }
+        return tuple(name for layer in self.order for name in names[layer])
+
+    def forward(self, x: torch.Tensor, activate: bool = True, norm: bool = True) -> torch.Tensor:
+        layers = self._modules
+        skipped = (() if activate else ("activate",)) + (() if norm else (self.norm_name,))
+        for name in self._forward_names:
+            if name not in skipped:
+                x = layers[name](x)
+        return x

@@ -1,0 +1,95 @@
+"""The norm registry, a channel LayerNorm for N,C,... tensors, and `build_norm_layer`.
+
+>>> name, layer = build_norm_layer(dict(type='GN', num_groups=2), 8)
+>>> name, layer.num_groups, layer.num_channels
+('gn', 2, 8)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
+from torch.nn.modules.instancenorm import _InstanceNorm
+
+from ..registry import Registry, construct, resolve_type
+
+NORM_LAYERS = Registry("norm layer")
+NORM_LAYERS.register_module("BN1d", module=nn.BatchNorm1d)
+NORM_LAYERS.register_module(["BN2d", "BN"], module=nn.BatchNorm2d)
+NORM_LAYERS.register_module("BN3d", module=nn.BatchNorm3d)
+NORM_LAYERS.register_module("SyncBN", module=nn.SyncBatchNorm)
+NORM_LAYERS.register_module("GN", module=nn.GroupNorm)
+NORM_LAYERS.register_module("LN", module=nn.LayerNorm)
+NORM_LAYERS.register_module("IN1d", module=nn.InstanceNorm1d)
+NORM_LAYERS.register_module(["IN2d", "IN"], module=nn.InstanceNorm2d)
+NORM_LAYERS.register_module("IN3d", module=nn.InstanceNorm3d)
+
+
+@NORM_LAYERS.register_module("LN2d")
+class LayerNorm2d(nn.LayerNorm):
+    """LayerNorm over the channel dimension of an N,C,... tensor, usable right after a conv.
+
+    >>> LayerNorm2d(8)(torch.randn(2, 8, 4, 4)).shape
+    torch.Size([2, 8, 4, 4])
+    """
+
+    _abbr_ = "ln"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.movedim(1, -1)
+        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.movedim(-1, 1)
+
+
+def infer_abbr(class_type: type) -> str:
+    """The short name a norm layer gets inside a module: `_abbr_`, or bn/in/gn/ln from its class.
+
+    >>> infer_abbr(nn.BatchNorm2d), infer_abbr(nn.GroupNorm)
+    ('bn', 'gn')
+    """
+    if not isinstance(class_type, type):
+        raise TypeError(f"a norm layer type must be a class, got {class_type!r}")
+    if hasattr(class_type, "_abbr_"):
+        return class_type._abbr_
+    for base, abbr in ((_InstanceNorm, "in"), (_BatchNorm, "bn"), (nn.GroupNorm, "gn"), (nn.LayerNorm, "ln")):
+        if issubclass(class_type, base):
+            return abbr
+    name = class_type.__name__.lower()
+    for word, abbr in (("batch", "bn"), ("group", "gn"), ("layer", "ln"), ("instance", "in")):
+        if word in name:
+            return abbr
+    return "norm_layer"
+
+
+def build_norm_layer(cfg: Mapping[str, Any], num_features: int, postfix: int | str = "") -> tuple[str, nn.Module]:
+    """Build a norm layer over `num_features` channels; returns `(abbreviation + postfix, layer)`.
+
+    `requires_grad=False` in `cfg` freezes the layer's parameters; GN needs `num_groups`.
+
+    >>> name, layer = build_norm_layer(dict(type='BN', requires_grad=False), 16, postfix=1)
+    >>> name, layer.weight.requires_grad
+    ('bn1', False)
+    """
+    label, norm_layer, cfg_ = resolve_type(cfg, NORM_LAYERS)
+    abbr = infer_abbr(norm_layer)
+    requires_grad = cfg_.pop("requires_grad", True)
+    cfg_.setdefault("eps", 1e-5)
+    if issubclass(norm_layer, nn.GroupNorm):
+        if "num_groups" not in cfg_:
+            raise KeyError(
+                f"{label} needs 'num_groups' in its cfg (a divisor of the {num_features} channels), got {dict(cfg)!r}"
+            )
+        groups = cfg_["num_groups"]
+        if isinstance(groups, int) and groups > 0 and num_features % groups:
+            raise ValueError(f"{label}: num_groups={groups} does not divide the {num_features} channels")
+        layer = construct(norm_layer, {"num_channels": num_features, **cfg_}, label)
+    else:
+        layer = construct(norm_layer, cfg_, label, num_features)
+    for param in layer.parameters():
+        param.requires_grad = requires_grad
+    return abbr + str(postfix), layer

@@ -1,0 +1,259 @@
+"""Initializer classes in the `INITIALIZERS` registry, and `initialize(module, init_cfg)`.
+
+An init cfg names an initializer (`type`), its arguments, the layers it applies to (`layer`: a
+class name, matched against the class and all its ancestors) and `override`s for named children.
+
+>>> from torch import nn
+>>> model = nn.Sequential(nn.Conv2d(3, 3, 1), nn.Linear(2, 2))
+>>> initialize(model, dict(type='Constant', layer='_ConvNd', val=1, bias=2))
+>>> model[0].weight.unique().tolist(), model[1].bias.unique().tolist() != [2.0]
+([1.0], True)
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import functools
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from torch import nn
+
+from ..registry import Registry, build_from_cfg, to_plain_dict
+from .functions import (
+    bias_init_with_prob,
+    caffe2_xavier_init,
+    check_distribution,
+    constant_init,
+    kaiming_init,
+    normal_init,
+    trunc_normal_init,
+    uniform_init,
+    xavier_init,
+)
+from .report import describe_cfg, tracking
+
+INITIALIZERS = Registry("initializer")
+
+
+@functools.cache
+def class_names(cls: type) -> frozenset[str]:
+    """The names of a class and of all its ancestors.
+
+    >>> sorted(class_names(nn.Conv2d))[:3]
+    ['Conv2d', 'Module', '_ConvNd']
+    """
+    return frozenset(klass.__name__ for klass in cls.__mro__)
+
+
+class BaseInit:
+    """An initializer of the layers named in `layer` (or of every submodule with `wholemodule`)."""
+
+    def __init__(self, *, bias: float = 0, bias_prob: float | None = None, layer: str | Sequence[str] | None = None):
+        if not isinstance(bias, (int, float)):
+            raise TypeError(f"bias must be a number, got {type(bias).__name__}: {bias!r}")
+        if bias_prob is not None and not isinstance(bias_prob, float):
+            raise TypeError(f"bias_prob must be a float, got {type(bias_prob).__name__}: {bias_prob!r}")
+        if layer is not None and not isinstance(layer, (str, list, tuple)):
+            raise TypeError(f"layer must be a str or a list of str, got {type(layer).__name__}: {layer!r}")
+        self.bias = bias_init_with_prob(bias_prob) if bias_prob is not None else bias
+        self.layer = [layer] if isinstance(layer, str) else list(layer or [])
+        self.wholemodule = False
+
+    def init_layer(self, module: nn.Module) -> None:
+        """Initialize one layer."""
+        raise NotImplementedError
+
+    def __call__(self, module: nn.Module) -> None:
+        if self.wholemodule:
+            for submodule in module.modules():
+                self.init_layer(submodule)
+            return
+        wanted = set(self.layer)
+        matched: set[str] = set()
+        for submodule in module.modules():
+            hits = wanted & class_names(type(submodule))
+            if hits:
+                matched |= hits
+                self.init_layer(submodule)
+        for name in sorted(wanted - matched):
+            warnings.warn(
+                f"{type(self).__name__}: layer {name!r} matches no submodule of {type(module).__name__}, "
+                "so it initialized nothing",
+                stacklevel=2,
+            )
+
+
+@INITIALIZERS.register_module("Constant")
+class ConstantInit(BaseInit):
+    """Fill weights with `val` and biases with `bias`."""
+
+    def __init__(self, val: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.val = val
+
+    def init_layer(self, module: nn.Module) -> None:
+        constant_init(module, self.val, self.bias)
+
+
+@INITIALIZERS.register_module("Xavier")
+class XavierInit(BaseInit):
+    """Xavier (Glorot) init, normal or uniform."""
+
+    def __init__(self, gain: float = 1, distribution: str = "normal", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.gain = gain
+        self.distribution = distribution
+        check_distribution(distribution)
+
+    def init_layer(self, module: nn.Module) -> None:
+        xavier_init(module, self.gain, self.bias, self.distribution)
+
+
+@INITIALIZERS.register_module("Normal")
+class NormalInit(BaseInit):
+    """Weights from N(mean, std**2)."""
+
+    def __init__(self, mean: float = 0, std: float = 1, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.mean = mean
+        self.std = std
+
+    def init_layer(self, module: nn.Module) -> None:
+        normal_init(module, self.mean, self.std, self.bias)
+
+
+@INITIALIZERS.register_module("TruncNormal")
+class TruncNormalInit(BaseInit):
+    """Weights from N(mean, std**2) truncated to [a, b]."""
+
+    def __init__(self, mean: float = 0, std: float = 1, a: float = -2, b: float = 2, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.mean, self.std, self.a, self.b = mean, std, a, b
+
+    def init_layer(self, module: nn.Module) -> None:
+        trunc_normal_init(module, self.mean, self.std, self.a, self.b, self.bias)
+
+
+@INITIALIZERS.register_module("Uniform")
+class UniformInit(BaseInit):
+    """Weights from U(a, b)."""
+
+    def __init__(self, a: float = 0, b: float = 1, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.a, self.b = a, b
+
+    def init_layer(self, module: nn.Module) -> None:
+        uniform_init(module, self.a, self.b, self.bias)
+
+
+@INITIALIZERS.register_module("Kaiming")
+class KaimingInit(BaseInit):
+    """Kaiming (He) init, normal or uniform."""
+
+    def __init__(
+        self,
+        a: float = 0,
+        mode: str = "fan_out",
+        nonlinearity: str = "relu",
+        distribution: str = "normal",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if mode not in ("fan_in", "fan_out"):
+            raise ValueError(f"mode must be one of ('fan_in', 'fan_out'), got {mode!r}")
+        self.a, self.mode, self.nonlinearity, self.distribution = a, mode, nonlinearity, distribution
+        check_distribution(distribution)
+        nn.init.calculate_gain(nonlinearity, a if nonlinearity == "leaky_relu" else None)
+
+    def init_layer(self, module: nn.Module) -> None:
+        kaiming_init(module, self.a, self.mode, self.nonlinearity, self.bias, self.distribution)
+
+
+@INITIALIZERS.register_module("Caffe2Xavier")
+class Caffe2XavierInit(BaseInit):
+    """Caffe2's xavier: PyTorch's kaiming_uniform_ with a=1 over fan_in."""
+
+    def init_layer(self, module: nn.Module) -> None:
+        caffe2_xavier_init(module, self.bias)
+
+
+@INITIALIZERS.register_module("Pretrained")
+class PretrainedInit:
+    """Load a checkpoint into the module; with `prefix`, only the keys under it, stripped of it."""
+
+    def __init__(self, checkpoint: str, prefix: str | None = None, map_location: Any = None) -> None:
+        self.checkpoint = checkpoint
+        self.prefix = prefix
+        self.map_location = map_location
+        self.wholemodule = False
+
+    def __call__(self, module: nn.Module) -> None:
+        from ..checkpoint import load_checkpoint
+
+        load_checkpoint(module, self.checkpoint, map_location=self.map_location, strict=False, prefix=self.prefix)
+
+
+def _as_cfg_list(init_cfg: Any) -> list[dict[str, Any]]:
+    if isinstance(init_cfg, Sequence) and not isinstance(init_cfg, str):
+        return [to_plain_dict(cfg, "each init_cfg") for cfg in init_cfg]
+    return [to_plain_dict(init_cfg, "init_cfg")]
+
+
+def _resolve_override(
+    module: nn.Module, override: Mapping[str, Any], outer: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    cfg = copy.deepcopy(to_plain_dict(override, "override"))
+    name = cfg.pop("name", None)
+    if name is None:
+        raise ValueError(f"an override needs a 'name' key (the child to initialize), got {dict(override)!r}")
+    if not cfg:
+        cfg = dict(outer)
+    elif "type" not in cfg:
+        raise ValueError(
+            f"an override with arguments needs a 'type' key, got {dict(override)!r}; "
+            "give only 'name' to reuse the outer init_cfg, or add 'type'"
+        )
+    try:
+        module.get_submodule(name)
+    except AttributeError:
+        children = [child for child, _ in module.named_children()]
+        close = difflib.get_close_matches(name, children, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(
+            f"override name {name!r} is not a submodule of {type(module).__name__}; its children: {children}{hint}"
+        ) from None
+    return name, cfg
+
+
+def initialize(module: nn.Module, init_cfg: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> None:
+    """Initialize `module` from one init cfg or a list of them.
+
+    Each cfg initializes the submodules whose class (or an ancestor class) is named in `layer`,
+    then each `override` initializes the whole named child with its own settings. Every cfg is
+    checked before any weight is written.
+
+    >>> from torch import nn
+    >>> model = nn.Sequential(nn.Conv2d(3, 3, 1), nn.Conv2d(3, 3, 1))
+    >>> override = dict(type='Constant', name='1', val=2)
+    >>> initialize(model, dict(type='Constant', layer='Conv2d', val=1, override=override))
+    >>> model[0].weight.unique().item(), model[1].weight.unique().item()
+    (1.0, 2.0)
+    """
+    steps: list[tuple[nn.Module, Any, str]] = []
+    for cfg in _as_cfg_list(init_cfg):
+        override = cfg.pop("override", None)
+        steps.append((module, build_from_cfg(cfg, INITIALIZERS), describe_cfg(cfg)))
+        if override is None:
+            continue
+        outer = {key: value for key, value in cfg.items() if key != "layer"}
+        for item in [override] if isinstance(override, Mapping) else override:
+            name, child_cfg = _resolve_override(module, item, outer)
+            initializer = build_from_cfg(child_cfg, INITIALIZERS)
+            initializer.wholemodule = True
+            steps.append((module.get_submodule(name), initializer, f"{describe_cfg(child_cfg)} override {name!r}"))
+    for target, initializer, label in steps:
+        with tracking(target, label):
+            initializer(target)

@@ -1,0 +1,129 @@
+"""`BaseModule` and its containers: modules that carry an `init_cfg` and initialize as a tree.
+
+`init_weights()` applies the module's own init_cfg, then each child's `init_weights()` (so inner
+configs win), then a `Pretrained` init_cfg last, so loaded weights are never overwritten. At the
+top-level module it records which initializer set each parameter (`init_report()`).
+
+>>> from torch import nn
+>>> class Net(BaseModule):
+...     def __init__(self, init_cfg=None):
+...         super().__init__(init_cfg)
+...         self.conv = nn.Conv2d(3, 4, 3)
+>>> net = Net(init_cfg=dict(type='Constant', layer='Conv2d', val=1, bias=0))
+>>> net.init_weights()
+>>> for row in net.init_report():
+...     print(row.name, row.initializer)
+conv.weight Constant(layer='Conv2d', val=1, bias=0) [<root>]
+conv.bias Constant(layer='Conv2d', val=1, bias=0) [<root>]
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import warnings
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from torch import nn
+
+from .init import initialize
+from .init.report import InitRecorder, InitRow, active_recorder, log_init_report, tracking
+from .registry import to_plain_dict
+
+logger = logging.getLogger("toolkit.init")
+
+InitCfg = Mapping[str, Any] | list[Mapping[str, Any]] | None
+
+
+def _plain_init_cfg(init_cfg: Any) -> dict[str, Any] | list[dict[str, Any]] | None:
+    if init_cfg is None:
+        return None
+    if isinstance(init_cfg, Mapping):
+        return copy.deepcopy(to_plain_dict(init_cfg, "init_cfg"))
+    return [copy.deepcopy(to_plain_dict(cfg, "each init_cfg")) for cfg in init_cfg]
+
+
+def _init_targets(module: nn.Module) -> Iterator[nn.Module]:
+    """The nearest descendants that have an `init_weights()`, looking through plain containers."""
+    for child in module.children():
+        if hasattr(child, "init_weights"):
+            yield child
+        else:
+            yield from _init_targets(child)
+
+
+class BaseModule(nn.Module):
+    """An `nn.Module` with an `init_cfg` and a tree-wide `init_weights()`."""
+
+    def __init__(self, init_cfg: InitCfg = None) -> None:
+        super().__init__()
+        self._is_init = False
+        self.init_cfg = _plain_init_cfg(init_cfg)
+        self._init_report: list[InitRow] | None = None
+
+    @property
+    def is_init(self) -> bool:
+        return self._is_init
+
+    def init_weights(self) -> None:
+        """Initialize the tree: own init_cfg, then the children's `init_weights()`, then Pretrained."""
+        if self._is_init:
+            warnings.warn(f"init_weights of {type(self).__name__} has been called more than once", stacklevel=2)
+            return
+        if active_recorder() is not None:
+            self._init_tree()
+            return
+        with InitRecorder(self) as recorder:
+            self._init_tree()
+        self._init_report = recorder.rows()
+        log_init_report(self._init_report, type(self).__name__, logger)
+
+    def _init_tree(self) -> None:
+        cfgs = [] if not self.init_cfg else [self.init_cfg] if isinstance(self.init_cfg, dict) else self.init_cfg
+        pretrained = [cfg for cfg in cfgs if cfg.get("type") == "Pretrained"]
+        others = [cfg for cfg in cfgs if cfg.get("type") != "Pretrained"]
+        if others:
+            initialize(self, others)
+        for child in _init_targets(self):
+            with tracking(child, f"{type(child).__name__}.init_weights()"):
+                child.init_weights()
+        if pretrained:
+            initialize(self, pretrained)
+        self._is_init = True
+
+    def init_report(self) -> list[InitRow]:
+        """A row per parameter: name, shape and the initializer that set it in `init_weights()`."""
+        if self._init_report is None:
+            raise RuntimeError(
+                f"{type(self).__name__} has no init report: call init_weights() on it as the top-level module first"
+            )
+        return self._init_report
+
+
+class Sequential(BaseModule, nn.Sequential):
+    """`nn.Sequential` with an `init_cfg`.
+
+    >>> Sequential(nn.Conv2d(3, 3, 1), init_cfg=dict(type='Kaiming', layer='Conv2d')).init_cfg['type']
+    'Kaiming'
+    """
+
+    def __init__(self, *args: nn.Module, init_cfg: InitCfg = None) -> None:
+        BaseModule.__init__(self, init_cfg)
+        nn.Sequential.__init__(self, *args)
+
+
+class ModuleList(BaseModule, nn.ModuleList):
+    """`nn.ModuleList` with an `init_cfg`."""
+
+    def __init__(self, modules: Iterable[nn.Module] | None = None, init_cfg: InitCfg = None) -> None:
+        BaseModule.__init__(self, init_cfg)
+        nn.ModuleList.__init__(self, modules)
+
+
+class ModuleDict(BaseModule, nn.ModuleDict):
+    """`nn.ModuleDict` with an `init_cfg`."""
+
+    def __init__(self, modules: Mapping[str, nn.Module] | None = None, init_cfg: InitCfg = None) -> None:
+        BaseModule.__init__(self, init_cfg)
+        nn.ModuleDict.__init__(self, modules)

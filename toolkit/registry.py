@@ -1,0 +1,194 @@
+"""A registry maps type names to classes, so layers can be built from config dicts.
+
+>>> LAYERS = Registry('layer')
+>>> @LAYERS.register_module()
+... class Identity:
+...     def __init__(self, scale=1):
+...         self.scale = scale
+>>> build_from_cfg(dict(type='Identity', scale=2), LAYERS).scale
+2
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+
+class Registry:
+    """A named table of classes (or factory functions) that configs refer to by name.
+
+    >>> ACTS = Registry('activation')
+    >>> _ = ACTS.register_module(name=['Swish', 'SiLU'], module=object)
+    >>> 'Swish' in ACTS, len(ACTS)
+    (True, 2)
+    """
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._module_dict: dict[str, Callable[..., Any]] = {}
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def module_dict(self) -> dict[str, Callable[..., Any]]:
+        return self._module_dict
+
+    def __len__(self) -> int:
+        return len(self._module_dict)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._module_dict
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self._name!r}, items={sorted(self._module_dict)})"
+
+    def get(self, key: str) -> Callable[..., Any] | None:
+        """The class registered under `key`, or None (as MMCV's `Registry.get`)."""
+        return self._module_dict.get(key)
+
+    def __getitem__(self, key: str) -> Callable[..., Any]:
+        """The class registered under `key`; a KeyError lists what is allowed otherwise."""
+        try:
+            return self._module_dict[key]
+        except KeyError:
+            raise KeyError(self._unknown_message(key)) from None
+
+    def _unknown_message(self, key: object) -> str:
+        allowed = sorted(self._module_dict)
+        message = f"{key!r} is not in the {self._name} registry; allowed types: {', '.join(allowed)}"
+        close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.5)
+        if not close:
+            lowered = {name.lower(): name for name in allowed}
+            close = [lowered[k] for k in difflib.get_close_matches(str(key).lower(), list(lowered), n=1)]
+        return message + (f" (did you mean {close[0]!r}?)" if close else "")
+
+    def register_module(
+        self,
+        name: str | Iterable[str] | None = None,
+        force: bool = False,
+        module: Callable[..., Any] | None = None,
+    ) -> Callable[..., Any]:
+        """Register `module` under `name` (default: its `__name__`), as a call or a decorator.
+
+        `name` may be a list of aliases. A name already taken raises KeyError unless `force`.
+        """
+        if not isinstance(force, bool):
+            raise TypeError(f"force must be a bool, got {type(force).__name__}")
+        if name is not None and not isinstance(name, str):
+            name = list(name)
+            if not all(isinstance(n, str) for n in name):
+                raise TypeError(f"name must be a str or a list of str, got {name!r}")
+        if module is not None:
+            self._register(module, name, force)
+            return module
+
+        def decorator(cls: Callable[..., Any]) -> Callable[..., Any]:
+            self._register(cls, name, force)
+            return cls
+
+        return decorator
+
+    def _register(self, module: Callable[..., Any], name: str | list[str] | None, force: bool) -> None:
+        if not callable(module):
+            raise TypeError(f"only classes or functions can be registered, got {type(module).__name__}")
+        names = [module.__name__] if name is None else [name] if isinstance(name, str) else name
+        for key in names:
+            if not force and key in self._module_dict:
+                raise KeyError(
+                    f"{key!r} is already registered in the {self._name} registry "
+                    f"(as {self._module_dict[key]!r}); pass force=True to replace it"
+                )
+        for key in names:
+            self._module_dict[key] = module
+
+
+def to_plain_dict(cfg: Any, what: str = "cfg") -> dict[str, Any]:
+    """A fresh plain dict of a config mapping (a dict or an OmegaConf DictConfig).
+
+    >>> to_plain_dict({'type': 'ReLU'})
+    {'type': 'ReLU'}
+    """
+    if type(cfg).__module__.startswith("omegaconf"):
+        from omegaconf import OmegaConf
+
+        cfg = OmegaConf.to_container(cfg, resolve=True)
+    if not isinstance(cfg, Mapping):
+        raise TypeError(f"{what} must be a dict, got {type(cfg).__name__}: {cfg!r}")
+    return dict(cfg)
+
+
+def resolve_type(
+    cfg: Mapping[str, Any],
+    registry: Registry,
+    default_args: Mapping[str, Any] | None = None,
+) -> tuple[str, Callable[..., Any], dict[str, Any]]:
+    """Split a cfg into its type's name, the class it names, and a fresh dict of the other keys.
+
+    >>> REG = Registry('demo')
+    >>> _ = REG.register_module(module=dict)
+    >>> resolve_type({'type': 'dict', 'a': 1}, REG)
+    ('dict', <class 'dict'>, {'a': 1})
+    """
+    args = to_plain_dict(cfg)
+    for key, value in to_plain_dict(default_args or {}, "default_args").items():
+        args.setdefault(key, value)
+    if "type" not in args:
+        raise KeyError(
+            f"a {registry.name} cfg needs a 'type' key, got {args!r}; "
+            f"allowed types: {', '.join(sorted(registry.module_dict))}"
+        )
+    obj_type = args.pop("type")
+    if isinstance(obj_type, str):
+        return obj_type, registry[obj_type], args
+    if callable(obj_type):
+        return getattr(obj_type, "__name__", repr(obj_type)), obj_type, args
+    raise TypeError(f"type must be a registered name or a class, got {type(obj_type).__name__}: {obj_type!r}")
+
+
+def build_from_cfg(
+    cfg: Mapping[str, Any],
+    registry: Registry,
+    default_args: Mapping[str, Any] | None = None,
+) -> Any:
+    """Build an object from `cfg['type']` (a registered name or a class) and the other keys.
+
+    The caller's `cfg` is never modified; `default_args` fill keys that `cfg` lacks.
+
+    >>> REG = Registry('demo')
+    >>> _ = REG.register_module(module=dict)
+    >>> build_from_cfg({'type': 'dict', 'a': 1}, REG, default_args={'b': 2})
+    {'a': 1, 'b': 2}
+    """
+    label, obj_cls, args = resolve_type(cfg, registry, default_args)
+    return construct(obj_cls, args, label)
+
+
+def construct(factory: Callable[..., Any], kwargs: dict[str, Any], label: str, *args: Any) -> Any:
+    """Call `factory(*args, **kwargs)`; an error keeps its type and names `label` and the arguments."""
+    try:
+        return factory(*args, **kwargs)
+    except Exception as error:
+        shown = ", ".join([repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()])
+        message = f"{label}({shown}) failed: {error}"
+        try:
+            rewrapped = type(error)(message)
+        except Exception:
+            error.add_note(message)
+            raise error from None
+        raise rewrapped.with_traceback(error.__traceback__) from error
+
+
+def merge_args(call_kwargs: Mapping[str, Any], cfg_args: Mapping[str, Any], label: str) -> dict[str, Any]:
+    """The keyword arguments of a builder call and of its cfg together; a key given twice is a TypeError.
+
+    >>> merge_args({'stride': 2}, {'bias': False}, 'Conv2d')
+    {'stride': 2, 'bias': False}
+    """
+    twice = sorted(set(call_kwargs) & set(cfg_args))
+    if twice:
+        raise TypeError(f"{label}: {', '.join(twice)} given both in the cfg and as an argument")
+    return {**call_kwargs, **cfg_args}
