@@ -23,6 +23,7 @@ import copy
 import logging
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import nullcontext
 from typing import Any
 
 from torch import nn
@@ -86,7 +87,9 @@ class BaseModule(nn.Module):
         if others:
             initialize(self, others)
         for child in _init_targets(self):
-            with tracking(child, f"{type(child).__name__}.init_weights()"):
+            # BaseModule's own init_weights attributes its writes inside; user-written ones get a label here.
+            user_written = type(child).init_weights is not BaseModule.init_weights
+            with tracking(child, f"{type(child).__name__}.init_weights()") if user_written else nullcontext():
                 child.init_weights()
         if pretrained:
             initialize(self, pretrained)

@@ -44,7 +44,7 @@ def conv_modules(draw):
 
 
 @settings(max_examples=60, deadline=None)
-@given(conv_modules(), st.integers(4, 7), st.integers(0, 2**16))
+@given(conv_modules(), st.integers(5, 8), st.integers(0, 2**16))
 def test_random_conv_modules(built, size, seed):
     module, dims, kwargs = built
     torch.manual_seed(seed)

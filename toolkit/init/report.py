@@ -53,6 +53,7 @@ class InitRecorder:
         self.root = root
         self.module_names = {module: name for name, module in root.named_modules()}
         self.writes: dict[nn.Parameter, _Write] = {}
+        self._params: dict[nn.Module, list[nn.Parameter]] = {}
         self._token: Any = None
 
     def __enter__(self) -> InitRecorder:
@@ -66,9 +67,18 @@ class InitRecorder:
         """The module's path from the root (`<root>` for the root itself)."""
         return self.module_names.get(module) or "<root>"
 
+    def params_of(self, module: nn.Module) -> list[nn.Parameter]:
+        """The parameters of `module` and its descendants, walked once per pass."""
+        params = self._params.get(module)
+        if params is None:
+            own = [param for param in module._parameters.values() if param is not None]
+            nested = [param for child in module.children() for param in self.params_of(child)]
+            params = self._params[module] = list(dict.fromkeys(own + nested))
+        return params
+
     def explicitly_set(self, module: nn.Module) -> bool:
         """Whether an explicit config or user code has written a parameter of `module` in this pass."""
-        return any((write := self.writes.get(param)) is not None and write.explicit for param in module.parameters())
+        return any((write := self.writes.get(param)) is not None and write.explicit for param in self.params_of(module))
 
     def rows(self) -> list[InitRow]:
         """A row per parameter of the root, in `named_parameters()` order."""
@@ -94,7 +104,7 @@ def tracking(module: nn.Module, label: str, explicit: bool = True) -> Iterator[N
     if recorder is None:
         yield
         return
-    params = list(module.parameters())
+    params = recorder.params_of(module)
     before = [param._version for param in params]
     yield
     where = recorder.where(module)
