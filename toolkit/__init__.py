@@ -5,7 +5,7 @@
 'gn'
 """
 
-from .checkpoint import CheckpointError, load_checkpoint, load_state_dict
+from .checkpoint import CheckpointError, get_model_zoo_urls, load_checkpoint, load_state_dict
 from .cnn import *  # noqa: F403
 from .cnn import __all__ as _cnn_names
 from .modules import BaseModule, ModuleDict, ModuleList, Sequential
@@ -21,6 +21,7 @@ __all__ = [
     "Registry",
     "Sequential",
     "build_from_cfg",
+    "get_model_zoo_urls",
     "load_checkpoint",
     "load_state_dict",
     *_cnn_names,

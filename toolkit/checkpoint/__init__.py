@@ -2,13 +2,20 @@
 
 from .io import CheckpointError, read_checkpoint
 from .load import load_checkpoint
+from .model_zoo import get_model_zoo_urls
+from .paths import toolkit_home
+from .sources import CHECKPOINT_LOADERS, load_from_source
 from .state_dict import LoadResult, extract_state_dict, load_state_dict
 
 __all__ = [
+    "CHECKPOINT_LOADERS",
     "CheckpointError",
     "LoadResult",
     "extract_state_dict",
+    "get_model_zoo_urls",
+    "load_from_source",
     "load_checkpoint",
     "load_state_dict",
     "read_checkpoint",
+    "toolkit_home",
 ]

@@ -49,11 +49,12 @@ def read_checkpoint(path: str | os.PathLike[str], map_location: MapLocation = No
     try:
         return torch.load(path, map_location=map_location, weights_only=weights_only, mmap=zipfile.is_zipfile(path))
     except pickle.UnpicklingError as error:
-        if weights_only and "weights_only" in str(error).lower():
+        unsafe = [line.strip() for line in str(error).splitlines() if "global" in line.lower()]
+        if weights_only and unsafe:
             raise CheckpointError(
-                f"refused to load {path!r}: it holds Python objects that unpickling would run as code "
-                f"({str(error).splitlines()[0]}). If you trust this file, pass weights_only=False"
+                f"refused to load {path!r}: it holds Python objects whose unpickling could run code "
+                f"({unsafe[0]}). If you trust this file, pass weights_only=False"
             ) from error
-        raise CheckpointError(f"checkpoint file {path!r} is corrupt: {error}") from error
+        raise CheckpointError(f"checkpoint file {path!r} is truncated or corrupt: {error}") from error
     except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as error:
         raise CheckpointError(f"checkpoint file {path!r} is truncated or corrupt: {error}") from error

@@ -65,21 +65,17 @@ def load_state_dict(
     """
     module = _unwrap(module)
     own = module.state_dict()
-    mismatched = [
-        f"{key} (checkpoint {tuple(value.shape)}, model {tuple(own[key].shape)})"
+    mismatched = {
+        key: f"{key} (checkpoint {tuple(value.shape)}, model {tuple(own[key].shape)})"
         for key, value in state_dict.items()
         if key in own and isinstance(value, torch.Tensor) and value.shape != own[key].shape
-    ]
-    fitting = {
-        key: value
-        for key, value in state_dict.items()
-        if not (key in own and isinstance(value, torch.Tensor) and value.shape != own[key].shape)
     }
+    fitting = {key: value for key, value in state_dict.items() if key not in mismatched}
     incompatible = module.load_state_dict(fitting, strict=False)
     result = LoadResult(
-        [key for key in incompatible.missing_keys if "num_batches_tracked" not in key],
+        [key for key in incompatible.missing_keys if key not in mismatched and "num_batches_tracked" not in key],
         list(incompatible.unexpected_keys),
-        mismatched,
+        list(mismatched.values()),
     )
     if any(result):
         if strict:

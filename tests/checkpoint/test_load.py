@@ -1,0 +1,147 @@
+import logging
+import pathlib
+
+import pytest
+import torch
+from safetensors.torch import save_file
+from torch import nn
+
+from toolkit import load_checkpoint, load_state_dict
+from toolkit.checkpoint import CheckpointError
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.bn = nn.BatchNorm2d(4)
+
+
+def state(value: float) -> dict[str, torch.Tensor]:
+    net = Net()
+    for tensor in net.state_dict().values():
+        tensor.fill_(value)
+    return net.state_dict()
+
+
+class Exploit:
+    """Unpickling this creates a file: the kind of checkpoint that must never be opened blindly."""
+
+    def __init__(self, marker: pathlib.Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (pathlib.Path.touch, (self.marker,))
+
+
+def test_bare_state_dict_and_nested_forms(tmp_path):
+    for key in (None, "state_dict", "model"):
+        path = tmp_path / f"{key}.pth"
+        torch.save(state(2.0) if key is None else {key: state(2.0), "meta": {"epoch": 3}}, path)
+        net = Net()
+        checkpoint = load_checkpoint(net, str(path))
+        assert net.conv.weight.unique().tolist() == [2.0]
+        assert isinstance(checkpoint, dict)
+
+
+def test_module_prefix_and_revise_keys(tmp_path):
+    path = tmp_path / "ddp.pth"
+    torch.save({"state_dict": {f"module.{k}": v for k, v in state(3.0).items()}}, path)
+    net = Net()
+    load_checkpoint(net, str(path), strict=True)
+    assert net.bn.weight.unique().tolist() == [3.0]
+    renamed = tmp_path / "renamed.pth"
+    torch.save({f"backbone.stem.{k}": v for k, v in state(4.0).items()}, renamed)
+    load_checkpoint(net, str(renamed), revise_keys=[(r"^backbone\.", ""), (r"^stem\.", "")], strict=True)
+    assert net.conv.bias.unique().tolist() == [4.0]
+
+
+def test_reports_missing_unexpected_and_mismatched_by_name(tmp_path, caplog):
+    checkpoint = state(5.0)
+    del checkpoint["bn.weight"]
+    checkpoint["head.weight"] = torch.zeros(1)
+    checkpoint["conv.bias"] = torch.zeros(7)
+    path = tmp_path / "partial.pth"
+    torch.save(checkpoint, path)
+    net = Net()
+    bias_before = net.conv.bias.clone()
+    with caplog.at_level(logging.WARNING, logger="toolkit.checkpoint"):
+        load_checkpoint(net, str(path))
+    assert "unexpected keys in the source state_dict: head.weight" in caplog.text
+    assert "missing keys in the source state_dict: bn.weight" in caplog.text
+    assert "size mismatch: conv.bias (checkpoint (7,), model (4,))" in caplog.text
+    assert net.conv.weight.unique().tolist() == [5.0]
+    torch.testing.assert_close(net.conv.bias, bias_before)
+    with pytest.raises(CheckpointError, match=r"(?s)does not fit Net.*head\.weight.*bn\.weight.*conv\.bias"):
+        load_checkpoint(Net(), str(path), strict=True)
+
+
+def test_custom_logger_and_silent(caplog):
+    logger = logging.getLogger("my.app")
+    with caplog.at_level(logging.WARNING):
+        load_state_dict(Net(), {"extra": torch.zeros(1)}, logger=logger)
+        assert caplog.records[-1].name == "my.app"
+        caplog.clear()
+        result = load_state_dict(Net(), {"extra": torch.zeros(1)}, logger="silent")
+    assert caplog.records == [] and result.unexpected_keys == ["extra"]
+
+
+def test_safetensors_file(tmp_path):
+    path = tmp_path / "net.safetensors"
+    save_file(state(6.0), str(path))
+    net = Net()
+    load_checkpoint(net, str(path), strict=True)
+    assert net.conv.weight.unique().tolist() == [6.0]
+
+
+def test_lightning_checkpoint_loads_the_bare_network(tmp_path):
+    path = tmp_path / "last.ckpt"
+    wrapped = {f"net.{k}": v for k, v in state(7.0).items()}
+    torch.save({"pytorch-lightning_version": "2.6.0", "epoch": 2, "state_dict": wrapped}, path)
+    net = Net()
+    load_checkpoint(net, str(path), strict=True)
+    assert net.bn.bias.unique().tolist() == [7.0]
+
+
+def test_malicious_pickle_is_refused_and_runs_nothing(tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "evil.pth"
+    torch.save({"state_dict": state(1.0), "payload": Exploit(marker)}, path)
+    refused = r"refused to load .*evil\.pth.*If you trust this file, pass weights_only=False"
+    with pytest.raises(CheckpointError, match=refused):
+        load_checkpoint(Net(), str(path))
+    assert not marker.exists()
+
+
+def test_opting_out_for_a_trusted_file(tmp_path):
+    path = tmp_path / "trusted.pth"
+    torch.save({"state_dict": state(1.0), "note": pathlib.PurePosixPath("/data")}, path)
+    net = Net()
+    checkpoint = load_checkpoint(net, str(path), weights_only=False)
+    assert checkpoint["note"] == pathlib.PurePosixPath("/data")
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage"])
+def test_corrupt_files_name_the_file(tmp_path, damage):
+    path = tmp_path / "broken.pth"
+    torch.save(state(1.0), path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2] if damage == "truncate" else b"\x00garbage" * 100)
+    with pytest.raises(CheckpointError, match=r"broken\.pth.* (truncated or corrupt|corrupt)"):
+        load_checkpoint(Net(), str(path))
+
+
+def test_missing_file_and_prefix_without_keys(tmp_path):
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_checkpoint(Net(), str(tmp_path / "nope.pth"))
+    path = tmp_path / "net.pth"
+    torch.save(state(1.0), path)
+    with pytest.raises(CheckpointError, match=r"no key of .* starts with the prefix 'backbone\.'"):
+        load_checkpoint(Net(), str(path), prefix="backbone.")
+
+
+def test_corrupt_safetensors(tmp_path):
+    path = tmp_path / "bad.safetensors"
+    path.write_bytes(b"not a safetensors file")
+    with pytest.raises(CheckpointError, match=r"cannot read safetensors file .*bad\.safetensors"):
+        load_checkpoint(Net(), str(path))
