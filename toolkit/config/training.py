@@ -1,0 +1,105 @@
+"""Schemas of the trainer, optimizer and scheduler choices.
+
+`TrainerConfig` lists every argument of Lightning's `Trainer` that a config can hold; a field
+left at None keeps Lightning's default, and a key that is not a Trainer argument is rejected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from omegaconf import MISSING
+
+
+@dataclass
+class TrainerConfig:
+    accelerator: Any = None
+    strategy: Any = None
+    devices: Any = None
+    num_nodes: int | None = None
+    precision: Any = None
+    fast_dev_run: Any = None
+    max_epochs: int | None = None
+    min_epochs: int | None = None
+    max_steps: int | None = None
+    min_steps: int | None = None
+    max_time: Any = None
+    limit_train_batches: Any = None
+    limit_val_batches: Any = None
+    limit_test_batches: Any = None
+    limit_predict_batches: Any = None
+    overfit_batches: Any = None
+    val_check_interval: Any = None
+    check_val_every_n_epoch: int | None = None
+    num_sanity_val_steps: int | None = None
+    log_every_n_steps: int | None = None
+    enable_checkpointing: bool | None = None
+    enable_progress_bar: bool | None = None
+    enable_model_summary: bool | None = None
+    accumulate_grad_batches: int | None = None
+    gradient_clip_val: float | None = None
+    gradient_clip_algorithm: str | None = None
+    deterministic: Any = None
+    benchmark: bool | None = None
+    inference_mode: bool | None = None
+    use_distributed_sampler: bool | None = None
+    profiler: str | None = None
+    detect_anomaly: bool | None = None
+    barebones: bool | None = None
+    sync_batchnorm: bool | None = None
+    reload_dataloaders_every_n_epochs: int | None = None
+    enable_autolog_hparams: bool | None = None
+
+
+@dataclass
+class OptimizerConfig:
+    """A torch optimizer, built by Hydra with the model's parameters (`_partial_`)."""
+
+    _target_: str = MISSING
+    _partial_: bool = True
+    lr: float = MISSING
+    weight_decay: float = 0.0
+
+
+@dataclass
+class SGDConfig(OptimizerConfig):
+    _target_: str = "torch.optim.SGD"
+    lr: float = 0.1
+    momentum: float = 0.9
+    nesterov: bool = True
+
+
+@dataclass
+class AdamWConfig(OptimizerConfig):
+    _target_: str = "torch.optim.AdamW"
+    lr: float = 1e-3
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    weight_decay: float = 0.01
+
+
+@dataclass
+class CosineConfig:
+    """Cosine decay over the run's epochs."""
+
+    _target_: str = "torch.optim.lr_scheduler.CosineAnnealingLR"
+    _partial_: bool = True
+    T_max: int = MISSING
+    eta_min: float = 0.0
+
+
+@dataclass
+class StepConfig:
+    """Multiply the learning rate by `gamma` every `step_size` epochs."""
+
+    _target_: str = "torch.optim.lr_scheduler.StepLR"
+    _partial_: bool = True
+    step_size: int = 10
+    gamma: float = 0.1
+
+
+@dataclass
+class NoSchedulerConfig:
+    """A constant learning rate."""
+
+    _target_: str | None = None

@@ -1,0 +1,14 @@
+"""Networks built from layer configs, selected with `model=`: each is a `BaseModule`.
+
+>>> model = MODELS['simple_cnn'](in_channels=1, num_classes=10)
+>>> model(torch.randn(2, 1, 8, 8)).shape
+torch.Size([2, 10])
+"""
+
+import torch  # noqa: F401 (used by the doctest)
+
+from .registry import MODELS
+from .resnet import BasicBlock, ResNet
+from .simple_cnn import SimpleCNN
+
+__all__ = ["MODELS", "BasicBlock", "ResNet", "SimpleCNN"]

@@ -1,0 +1,74 @@
+"""What a run leaves in its output folder: metrics.json, init_report.txt, curves.png."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..init import InitRow, format_init_report
+
+CURVES = (("loss", ("train_loss", "val_loss")), ("accuracy", ("train_acc", "val_acc")))
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file, so a reader never sees half of it."""
+    handle, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(handle, "w") as file:
+        file.write(text)
+    os.replace(partial, path)
+
+
+def write_metrics(path: Path, metrics: Mapping[str, Any]) -> None:
+    write_atomic(path, json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+
+
+def write_init_report(path: Path, rows: Sequence[InitRow], note: str = "") -> None:
+    write_atomic(path, (f"{note}\n\n" if note else "") + format_init_report(rows) + "\n")
+
+
+def epoch_curves(metrics_csv: Path) -> dict[str, dict[int, float]]:
+    """Per metric, its value at each epoch, from Lightning's CSV log."""
+    curves: dict[str, dict[int, float]] = defaultdict(dict)
+    with metrics_csv.open() as file:
+        for row in csv.DictReader(file):
+            for name, value in row.items():
+                if name not in ("epoch", "step") and value:
+                    curves[name][int(row["epoch"])] = float(value)
+    return curves
+
+
+def plot_curves(metrics_csv: Path, path: Path) -> None:
+    """Loss and accuracy per epoch, train and val, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curves = epoch_curves(metrics_csv)
+    figure, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for axis, (title, names) in zip(axes, CURVES, strict=True):
+        for name in names:
+            if curves.get(name):
+                epochs = sorted(curves[name])
+                axis.plot([e + 1 for e in epochs], [curves[name][e] for e in epochs], marker="o", label=name)
+        axis.set(title=title, xlabel="epoch")
+        axis.grid(alpha=0.3)
+        axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def summary_line(metrics: Mapping[str, Any], output_dir: Path) -> str:
+    """One line: the main metrics and where the outputs are."""
+    shown = [f"{name}={metrics[name]:.4f}" for name in ("val_acc", "val_loss", "train_loss") if name in metrics]
+    if "epochs" in metrics:
+        shown.append(f"epochs={metrics['epochs']}")
+    shown.append(f"time={metrics['wall_time_s']:.1f}s")
+    return f"{' '.join(shown)} -> {output_dir}"
