@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from omegaconf import MISSING
+from omegaconf import II, MISSING
 
 WEIGHT_LAYERS = ["_ConvNd", "Linear"]
 
@@ -70,11 +70,12 @@ class Caffe2XavierConfig(InitConfig):
 
 @dataclass
 class ConstantConfig(InitConfig):
-    """Every conv, linear and norm weight set to `val` (norms included, so no separate norm values)."""
+    """Every conv, linear and norm weight set to `val`, and every bias to `bias`."""
 
     type: str = "Constant"
     val: float = 1.0
-    norm_val: float | None = None
+    norm_val: float | None = II(".val")
+    norm_bias: float = II(".bias")
 
 
 @dataclass

@@ -1,0 +1,141 @@
+import itertools
+from pathlib import Path
+
+import pytest
+import torch
+from hydra.errors import ConfigCompositionException
+from omegaconf.errors import ConfigAttributeError, ValidationError
+
+from toolkit.config import SCHEMAS
+from toolkit.config.bridge import ConfigError, build_model, to_builder_cfg
+
+CONF = Path(__file__).resolve().parents[2] / "conf"
+LAYER_GROUPS = ("conv", "norm", "act")
+NEEDS = {("init", "pretrained"): ["init.checkpoint=weights.pth"], ("data", "folder"): ["data.root=/images"]}
+
+
+def option_file(group: str, option: str) -> Path:
+    return CONF / ("layers" if group in LAYER_GROUPS else "") / group / f"{option}.yaml"
+
+
+OPTIONS = [(group, option) for group, options in SCHEMAS.items() for option in options]
+
+
+def test_every_yaml_file_is_a_schema_option_and_back():
+    on_disk = {path for path in CONF.rglob("*.yaml") if path.name != "config.yaml"}
+    assert on_disk == {option_file(group, option) for group, option in OPTIONS}
+
+
+@pytest.mark.parametrize(("group", "option"), OPTIONS)
+def test_every_option_composes_with_its_schema(compose_config, group, option):
+    cfg = compose_config(f"{group}={option}", *NEEDS.get((group, option), []))
+    text = option_file(group, option).read_text()
+    assert f"/schema/{group}/{option}@_here_" in text
+    assert type(cfg[group]._metadata.object_type) is type
+    assert cfg[group]._metadata.object_type is SCHEMAS[group][option]
+
+
+def test_defaults(compose_config):
+    cfg = compose_config()
+    chosen = {group: cfg[group] for group in ("conv", "norm", "act", "init", "model", "data")}
+    assert to_builder_cfg(chosen["conv"]) == {"type": "Conv2d", "padding_mode": "zeros"}
+    assert to_builder_cfg(chosen["norm"]) == {"type": "BN"}
+    assert to_builder_cfg(chosen["act"]) == {"type": "ReLU"}
+    assert chosen["init"].type == "Kaiming" and chosen["model"].type == "simple_cnn" and chosen["data"].type == "digits"
+    assert cfg.model.in_channels == 1 and cfg.model.num_classes == 10
+
+
+@pytest.fixture(scope="module")
+def nodes(compose_config):
+    """Each option's node, composed once, to swap into a base config."""
+    return {
+        (group, option): compose_config(f"{group}={option}")[group]
+        for group, option in OPTIONS
+        if group in ("conv", "norm", "act", "init") and (group, option) not in NEEDS
+    }
+
+
+def build_and_step(base, choices, nodes):
+    cfg = base.copy()
+    for group, option in choices.items():
+        cfg[group] = nodes[(group, option)]
+    model = build_model(cfg)
+    x = torch.randn(4, 1, 8, 8)
+    model(x).square().mean().backward()
+    return model
+
+
+NORMS, ACTS = list(SCHEMAS["norm"]), list(SCHEMAS["act"])
+INITS = [option for option in SCHEMAS["init"] if option != "pretrained"]
+
+
+@pytest.mark.parametrize("init", INITS)
+def test_every_norm_act_init_combination_builds_and_trains_a_step(compose_config, nodes, init):
+    base = compose_config()
+    torch.manual_seed(0)
+    for norm, act in itertools.product(NORMS, ACTS):
+        model = build_and_step(base, {"norm": norm, "act": act, "init": init}, nodes)
+        grads = [p.grad for p in model.parameters()]
+        assert all(g is not None and torch.isfinite(g).all() for g in grads), (norm, act, init)
+
+
+@pytest.mark.parametrize("conv", list(SCHEMAS["conv"]))
+def test_every_conv_option_builds_and_trains_a_step(compose_config, nodes, conv):
+    model = build_and_step(compose_config(), {"conv": conv}, nodes)
+    first = model.stages[0][0]
+    assert first.with_explicit_padding == (conv.startswith("conv2d_"))
+    assert type(first.conv).__name__ == ("ConvWS2d" if conv == "conv_ws" else "Conv2d")
+
+
+def test_misspelt_key_is_rejected_naming_it(compose_config):
+    with pytest.raises(ConfigCompositionException, match="num_grups") as raised:
+        compose_config("norm=gn", "norm.num_grups=8")
+    assert "Key 'num_grups' not in 'GroupNormConfig'" in str(raised.value.__cause__)
+
+
+def test_wrong_type_is_rejected_naming_key_and_value(compose_config):
+    with pytest.raises(ConfigCompositionException, match=r"norm\.eps=abc") as raised:
+        compose_config("norm.eps=abc")
+    assert isinstance(raised.value.__cause__, ValidationError)
+    assert "could not be converted to Float" in str(raised.value.__cause__)
+
+
+def test_unknown_option_lists_the_available_ones(compose_config):
+    with pytest.raises(Exception, match=r"(?s)Could not find 'norm/nosuchnorm'.*Available options in 'norm'.*gn"):
+        compose_config("norm=nosuchnorm")
+
+
+def test_unknown_trainer_argument_is_rejected(compose_config):
+    with pytest.raises(ConfigCompositionException) as raised:
+        compose_config("trainer.max_epoch=3")
+    assert isinstance(raised.value.__cause__, ConfigAttributeError)
+    assert "Key 'max_epoch' not in 'TrainerConfig'" in str(raised.value.__cause__)
+
+
+def test_optional_fields_stay_out_unless_set(compose_config):
+    assert to_builder_cfg(compose_config("norm=gn").norm) == {"type": "GN", "num_groups": 8}
+    assert to_builder_cfg(compose_config("norm=gn", "norm.eps=0.001").norm) == {
+        "type": "GN",
+        "num_groups": 8,
+        "eps": 0.001,
+    }
+
+
+def test_gn_groups_that_do_not_divide_fail_at_build_naming_key_layer_and_value(compose_config):
+    expected = r"norm=\{'type': 'GN', 'num_groups': 3\}.*layer stages\.0\.0: GN: num_groups=3 does not divide the 32"
+    with pytest.raises(ConfigError, match=expected):
+        build_model(compose_config("norm=gn", "norm.num_groups=3"))
+
+
+def test_pretrained_without_checkpoint_fails_naming_the_key(compose_config):
+    with pytest.raises(ConfigError, match=r"init=pretrained needs init\.checkpoint"):
+        build_model(compose_config("init=pretrained"))
+
+
+def test_pretrained_through_the_config(compose_config, tmp_path):
+    source = build_model(compose_config())
+    torch.save({"state_dict": source.state_dict()}, tmp_path / "source.pth")
+    model = build_model(compose_config("init=pretrained", f"init.checkpoint={tmp_path / 'source.pth'}"))
+    for name, tensor in source.state_dict().items():
+        assert torch.equal(model.state_dict()[name], tensor), name
+    assert {row.initializer.split("(")[0] for row in model.init_report()} == {"Pretrained"}
