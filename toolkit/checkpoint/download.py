@@ -11,13 +11,13 @@ import http.client
 import os
 import re
 import sys
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlparse
 
+from .atomic import atomic_file
 from .io import CheckpointError
 from .paths import checkpoint_cache
 
@@ -58,21 +58,14 @@ def cached_download(url: str) -> Path:
 
 def download(url: str, target: Path) -> None:
     """Fetch `url` into `target`, atomically; any failure leaves nothing under `target`'s name."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            digest = _fetch(url, file)
+    with atomic_file(target) as file:
+        digest = _fetch(url, file)
         expected = hash_prefix(target.name)
         if expected and not digest.startswith(expected):
             raise CheckpointError(
                 f"download of {url} failed its hash check: the file's SHA256 is {digest}, "
                 f"its name says it starts with {expected}"
             )
-        os.replace(partial, target)
-    finally:
-        if os.path.exists(partial):
-            os.remove(partial)
 
 
 def _fetch(url: str, file: BinaryIO) -> str:

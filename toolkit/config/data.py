@@ -38,7 +38,7 @@ class SyntheticConfig(DataConfig):
     num_classes: int | None = 10
     size: int = 32
     samples: int = 2048
-    noise: float = 1.0
+    noise: float = 2.0
 
 
 @dataclass

@@ -4,24 +4,21 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import tempfile
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..checkpoint.atomic import atomic_file
 from ..init import InitRow, format_init_report
 
 CURVES = (("loss", ("train_loss", "val_loss")), ("accuracy", ("train_acc", "val_acc")))
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file, so a reader never sees half of it."""
-    handle, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(handle, "w") as file:
+    """Write `text` to `path` so that a reader never sees half of it."""
+    with atomic_file(path, "w") as file:
         file.write(text)
-    os.replace(partial, path)
 
 
 def write_metrics(path: Path, metrics: Mapping[str, Any]) -> None:

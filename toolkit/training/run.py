@@ -18,6 +18,7 @@ from omegaconf import OmegaConf
 
 from ..checkpoint import CheckpointError, load_checkpoint
 from ..config.bridge import ConfigError, build_model, to_builder_cfg
+from .checkpoint_io import AtomicCheckpointIO
 from .data import build_datamodule
 from .module import Classifier, NonFiniteLossError
 from .outputs import plot_curves, summary_line, write_init_report, write_metrics
@@ -100,7 +101,13 @@ def make_trainer(cfg: Any, folder: Path) -> L.Trainer:
         if arguments["enable_progress_bar"]:
             callbacks.append(RichProgressBar())
     try:
-        return L.Trainer(**arguments, default_root_dir=folder, callbacks=callbacks, logger=make_loggers(cfg, folder))
+        return L.Trainer(
+            **arguments,
+            default_root_dir=folder,
+            callbacks=callbacks,
+            logger=make_loggers(cfg, folder),
+            plugins=[AtomicCheckpointIO()],
+        )
     except (ValueError, TypeError, RuntimeError) as error:
         raise ConfigError(f"trainer: {error}") from error
 

@@ -1,0 +1,49 @@
+"""`--help` and `--cfg job` answer without paying for torch or Lightning."""
+
+import re
+import subprocess
+import sys
+
+from toolkit.config import SCHEMAS
+
+from .conftest import ROOT
+
+
+def run_cli(*arguments: str, importtime: bool = False) -> subprocess.CompletedProcess:
+    flags = ["-X", "importtime"] if importtime else []
+    return subprocess.run(
+        [sys.executable, *flags, str(ROOT / "train.py"), *arguments], capture_output=True, text=True, timeout=120
+    )
+
+
+def imported_modules(stderr: str) -> set[str]:
+    return {line.split("|")[-1].strip() for line in stderr.splitlines() if line.startswith("import time:")}
+
+
+def test_cfg_job_prints_the_composed_config_without_torch_or_lightning():
+    result = run_cli("--cfg", "job", "norm=gn", "init=xavier", importtime=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "norm:\n  type: GN\n  num_groups: 8" in result.stdout
+    assert "init:\n  type: Xavier" in result.stdout
+    top_level = {name.split(".")[0] for name in imported_modules(result.stderr)}
+    assert "hydra" in top_level
+    assert not {"torch", "lightning", "pytorch_lightning", "torchmetrics"} & top_level
+
+
+def test_help_lists_every_group_and_its_options():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    listed = dict(re.findall(r"^(\w+): (.+)$", result.stdout.split("== Config ==")[0], flags=re.M))
+    assert {group: options.split(", ") for group, options in listed.items()} == {
+        group: sorted(options) for group, options in SCHEMAS.items()
+    }
+
+
+def test_unknown_option_and_misspelt_key_fail_before_training():
+    unknown = run_cli("norm=nosuchnorm")
+    assert unknown.returncode == 1
+    assert "Could not find 'norm/nosuchnorm'" in unknown.stderr and "Available options in 'norm'" in unknown.stderr
+    misspelt = run_cli("norm=gn", "norm.num_grups=8")
+    assert misspelt.returncode == 1 and "Key 'num_grups' not in 'GroupNormConfig'" in misspelt.stderr
+    wrong_type = run_cli("trainer.max_epochs=many")
+    assert wrong_type.returncode == 1 and "trainer.max_epochs=many" in wrong_type.stderr

@@ -1,0 +1,79 @@
+import pytest
+import torch
+from omegaconf import OmegaConf
+from PIL import Image
+
+from toolkit.config.bridge import ConfigError
+from toolkit.config.data import DigitsConfig, FolderConfig, SyntheticConfig
+from toolkit.training.data import EpochSeededSampler, build_datamodule
+
+
+def data_cfg(schema, **values):
+    cfg = OmegaConf.structured(schema)
+    cfg.merge_with(values)
+    return cfg
+
+
+def test_digits_split_is_fixed_by_the_seed():
+    first = build_datamodule(data_cfg(DigitsConfig, seed=3))
+    again = build_datamodule(data_cfg(DigitsConfig, seed=3))
+    other = build_datamodule(data_cfg(DigitsConfig, seed=4))
+    assert len(first.train_set) + len(first.val_set) == 1797 and len(first.val_set) == 359
+    assert first.val_set.indices == again.val_set.indices != other.val_set.indices
+    images, labels = next(iter(first.train_dataloader()))
+    assert images.shape == (64, 1, 8, 8) and labels.max() <= 9
+    assert abs(first.dataset.tensors[0].mean().item()) < 1e-5
+
+
+def test_epoch_order_depends_only_on_seed_and_epoch():
+    sampler = EpochSeededSampler(50, seed=1)
+    sampler.set_epoch(3)
+    order = list(sampler)
+    sampler.set_epoch(4)
+    assert list(sampler) != order
+    fresh = EpochSeededSampler(50, seed=1)
+    fresh.set_epoch(3)
+    assert list(fresh) == order and sorted(order) == list(range(50))
+
+
+@pytest.mark.parametrize(("size", "channels"), [(16, 1), (48, 3)])
+def test_synthetic_at_two_sizes(size, channels):
+    data = build_datamodule(
+        data_cfg(SyntheticConfig, size=size, channels=channels, samples=100, num_classes=4, noise=0.5)
+    )
+    image, label = data.dataset[5]
+    assert image.shape == (channels, size, size) and label == 1
+    assert torch.equal(data.dataset[5][0], image)
+    same_class = torch.stack([data.dataset[i][0] for i in (1, 5, 9)]).mean(0)
+    assert torch.nn.functional.cosine_similarity(same_class.flatten(), data.dataset.patterns[1].flatten(), 0) > 0.7
+
+
+def write_images(root, counts, size=10):
+    for index, (name, count) in enumerate(counts.items()):
+        (root / name).mkdir(parents=True)
+        for item in range(count):
+            Image.new("RGB", (size, size + item), color=(index * 80, 20, 200)).save(root / name / f"{item}.png")
+
+
+def test_folder_reads_class_folders(tmp_path):
+    write_images(tmp_path, {"cat": 3, "dog": 4, "emu": 2})
+    (tmp_path / "notes.txt").write_text("not an image")
+    data = build_datamodule(data_cfg(FolderConfig, root=str(tmp_path), size=12, channels=3, num_classes=None))
+    assert data.num_classes == 3 and data.dataset.classes == ["cat", "dog", "emu"]
+    image, label = data.dataset[3]
+    assert image.shape == (3, 12, 12) and label == 1
+    assert image.min() >= -1 and image.max() <= 1
+    grey = build_datamodule(data_cfg(FolderConfig, root=str(tmp_path), size=8, channels=1, num_classes=None))
+    assert grey.dataset[0][0].shape == (1, 8, 8)
+
+
+def test_folder_errors_name_the_path(tmp_path):
+    with pytest.raises(ConfigError, match=r"data\.root='.*nowhere': no such folder"):
+        build_datamodule(data_cfg(FolderConfig, root=str(tmp_path / "nowhere"), num_classes=None))
+    (tmp_path / "empty" / "cat").mkdir(parents=True)
+    with pytest.raises(ConfigError, match=r"data\.root='.*empty' holds no images in class sub-folders"):
+        build_datamodule(data_cfg(FolderConfig, root=str(tmp_path / "empty"), num_classes=None))
+    write_images(tmp_path / "broken", {"cat": 2, "dog": 2})
+    (tmp_path / "broken" / "dog" / "1.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    with pytest.raises(ConfigError, match=r"cannot read the image '.*broken/dog/1\.png'"):
+        build_datamodule(data_cfg(FolderConfig, root=str(tmp_path / "broken"), num_classes=None))

@@ -1,0 +1,19 @@
+"""Checkpoint writes that are atomic: a crash or a kill never leaves a half-written `last.ckpt`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from lightning.fabric.utilities.types import _PATH
+from lightning.pytorch.plugins.io import TorchCheckpointIO
+
+from ..checkpoint.atomic import atomic_file
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Saves each checkpoint to a temporary file beside it, then renames it into place."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: _PATH, storage_options: Any = None) -> None:
+        with atomic_file(path) as file:
+            torch.save(checkpoint, file)
