@@ -48,17 +48,24 @@ class Classifier(L.LightningModule):
             raise NonFiniteLossError(
                 f"the training loss became {loss.item()} at step {self.global_step} (epoch {self.current_epoch})"
             )
-        self.train_acc(logits, labels)
+        self.train_acc.update(logits, labels)
         self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True)
-        self.log("train_acc", self.train_acc, on_step=False, on_epoch=True)
         return loss
+
+    def on_train_epoch_end(self) -> None:
+        # Logging the metric object each step costs Lightning a device move per call: log its epoch value.
+        self.log("train_acc", self.train_acc.compute())
+        self.train_acc.reset()
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_index: int) -> None:
         images, labels = batch
         logits = self.net(images)
-        self.val_acc(logits, labels)
-        self.log("val_loss", F.cross_entropy(logits, labels), prog_bar=True)
-        self.log("val_acc", self.val_acc, prog_bar=True)
+        self.val_acc.update(logits, labels)
+        self.log("val_loss", F.cross_entropy(logits, labels), prog_bar=True, sync_dist=True)
+
+    def on_validation_epoch_end(self) -> None:
+        self.log("val_acc", self.val_acc.compute(), prog_bar=True)
+        self.val_acc.reset()
 
     def configure_optimizers(self) -> Any:
         optimizer = self.optimizer_factory(self.parameters())
