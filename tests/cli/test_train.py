@@ -130,3 +130,11 @@ def test_folder_data_through_the_command_line(train, tmp_path):
     run = train("data=folder", f"data.root={tmp_path / 'images'}", "data.size=16", "data.batch_size=8", SHORT)
     assert run.metrics["config"]["data"]["num_classes"] == 2
     assert run.metrics["val_acc"] == 1.0
+
+
+def test_ddp_without_gpus_and_too_many_devices_say_what_to_do(train):
+    if not torch.cuda.is_available():
+        gpu = train("trainer=ddp", check=False)
+        assert gpu.process.returncode == 1 and "this machine has no GPU; use trainer=ddp_cpu" in gpu.output
+    many = train("trainer=ddp_cpu", "trainer.devices=512", check=False)
+    assert many.process.returncode == 1 and "trainer.devices=512: this machine has" in many.output

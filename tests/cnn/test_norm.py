@@ -3,13 +3,14 @@ import torch
 from torch import nn
 
 from toolkit.cnn import NORM_LAYERS, LayerNorm2d, build_norm_layer
+from toolkit.cnn.sync_bn import SyncBatchNorm
 
 EXPECTED = {
     "BN1d": (nn.BatchNorm1d, "bn"),
     "BN2d": (nn.BatchNorm2d, "bn"),
     "BN3d": (nn.BatchNorm3d, "bn"),
     "BN": (nn.BatchNorm2d, "bn"),
-    "SyncBN": (nn.SyncBatchNorm, "bn"),
+    "SyncBN": (SyncBatchNorm, "bn"),
     "GN": (nn.GroupNorm, "gn"),
     "LN": (nn.LayerNorm, "ln"),
     "LN2d": (LayerNorm2d, "ln"),
@@ -81,6 +82,7 @@ def test_ln2d_normalizes_over_channels():
 
 def test_syncbn_works_on_cpu_in_one_process():
     _, layer = build_norm_layer(dict(type="SyncBN"), 3)
+    assert isinstance(layer, nn.SyncBatchNorm)
     x = torch.randn(4, 3, 5, 5)
     expected = nn.functional.batch_norm(x, None, None, training=True)
     torch.testing.assert_close(layer(x), expected)

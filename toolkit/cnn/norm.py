@@ -17,12 +17,13 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.instancenorm import _InstanceNorm
 
 from ..registry import Registry, construct, resolve_type
+from .sync_bn import SyncBatchNorm
 
 NORM_LAYERS = Registry("norm layer")
 NORM_LAYERS.register_module("BN1d", module=nn.BatchNorm1d)
 NORM_LAYERS.register_module(["BN2d", "BN"], module=nn.BatchNorm2d)
 NORM_LAYERS.register_module("BN3d", module=nn.BatchNorm3d)
-NORM_LAYERS.register_module("SyncBN", module=nn.SyncBatchNorm)
+NORM_LAYERS.register_module("SyncBN", module=SyncBatchNorm)
 NORM_LAYERS.register_module("GN", module=nn.GroupNorm)
 NORM_LAYERS.register_module("LN", module=nn.LayerNorm)
 NORM_LAYERS.register_module("IN1d", module=nn.InstanceNorm1d)

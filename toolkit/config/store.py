@@ -54,7 +54,7 @@ SCHEMAS: dict[str, dict[str, type]] = {
     },
     "model": {"simple_cnn": models.SimpleCNNConfig, "resnet": models.ResNetConfig},
     "data": {"digits": data.DigitsConfig, "synthetic": data.SyntheticConfig, "folder": data.FolderConfig},
-    "trainer": {"default": training.TrainerConfig},
+    "trainer": {"default": training.TrainerConfig, "ddp": training.TrainerConfig, "ddp_cpu": training.TrainerConfig},
     "optim": {"sgd": training.SGDConfig, "adamw": training.AdamWConfig},
     "sched": {"cosine": training.CosineConfig, "step": training.StepConfig, "none": training.NoSchedulerConfig},
 }

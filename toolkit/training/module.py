@@ -49,12 +49,13 @@ class Classifier(L.LightningModule):
                 f"the training loss became {loss.item()} at step {self.global_step} (epoch {self.current_epoch})"
             )
         self.train_acc.update(logits, labels)
-        self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True)
+        self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
         return loss
 
     def on_train_epoch_end(self) -> None:
         # Logging the metric object each step costs Lightning a device move per call: log its epoch value.
-        self.log("train_acc", self.train_acc.compute())
+        self.log("train_acc", self.train_acc.compute(), sync_dist=True)
+        self.log("epochs", float(self.current_epoch + 1), sync_dist=True)
         self.train_acc.reset()
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_index: int) -> None:
@@ -64,7 +65,7 @@ class Classifier(L.LightningModule):
         self.log("val_loss", F.cross_entropy(logits, labels), prog_bar=True, sync_dist=True)
 
     def on_validation_epoch_end(self) -> None:
-        self.log("val_acc", self.val_acc.compute(), prog_bar=True)
+        self.log("val_acc", self.val_acc.compute(), prog_bar=True, sync_dist=True)
         self.val_acc.reset()
 
     def configure_optimizers(self) -> Any:

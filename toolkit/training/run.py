@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 import warnings
@@ -20,8 +21,10 @@ from ..checkpoint import CheckpointError, load_checkpoint
 from ..config.bridge import ConfigError, build_model, to_builder_cfg
 from .checkpoint_io import AtomicCheckpointIO
 from .data import build_datamodule
+from .ddp import strategy_for
 from .module import Classifier, NonFiniteLossError
 from .outputs import plot_curves, summary_line, write_init_report, write_metrics
+from .sync_bn import ToolkitSyncBatchNorm
 
 log = logging.getLogger("toolkit.training")
 MODES = ("train", "eval")
@@ -46,6 +49,19 @@ def output_dir() -> Path:
     from hydra.core.hydra_config import HydraConfig
 
     return Path(HydraConfig.get().runtime.output_dir) if HydraConfig.initialized() else Path.cwd()
+
+
+def set_threads(cfg: Any) -> None:
+    """`threads=N` sets torch's threads; under a parallel launcher (joblib's n_jobs), jobs share the cores."""
+    from hydra.core.hydra_config import HydraConfig
+
+    threads = cfg.threads
+    if threads is None and HydraConfig.initialized():
+        jobs = HydraConfig.get().launcher.get("n_jobs")
+        cores = os.cpu_count() or 1
+        threads = max(1, cores // (cores if jobs == -1 else jobs)) if jobs else None
+    if threads:
+        torch.set_num_threads(threads)
 
 
 def overrides() -> list[str]:
@@ -96,6 +112,12 @@ def make_trainer(cfg: Any, folder: Path) -> L.Trainer:
         save_last=True,
     )
     callbacks: list[Any] = [checkpoints]
+    plugins: list[Any] = [AtomicCheckpointIO()]
+    if arguments.pop("sync_batchnorm", False):
+        plugins.append(ToolkitSyncBatchNorm())
+    check_devices(arguments)
+    if "strategy" in arguments:
+        arguments["strategy"] = strategy_for(arguments["strategy"])
     if "enable_progress_bar" not in arguments:
         arguments["enable_progress_bar"] = sys.stdout.isatty()
         if arguments["enable_progress_bar"]:
@@ -106,14 +128,32 @@ def make_trainer(cfg: Any, folder: Path) -> L.Trainer:
             default_root_dir=folder,
             callbacks=callbacks,
             logger=make_loggers(cfg, folder),
-            plugins=[AtomicCheckpointIO()],
+            plugins=plugins,
         )
     except (ValueError, TypeError, RuntimeError) as error:
         raise ConfigError(f"trainer: {error}") from error
 
 
-def final_metrics(trainer: L.Trainer) -> dict[str, float]:
-    return {name: float(value) for name, value in trainer.callback_metrics.items()}
+def check_devices(arguments: dict[str, Any]) -> None:
+    """Stop with advice when the trainer asks for GPUs that are not there, or more devices than exist."""
+    accelerator, devices = arguments.get("accelerator", "auto"), arguments.get("devices", "auto")
+    if accelerator in ("gpu", "cuda"):
+        available, kind = torch.cuda.device_count(), "GPUs"
+        if available == 0:
+            raise ConfigError(f"trainer.accelerator={accelerator}: this machine has no GPU; use trainer=ddp_cpu")
+    elif accelerator == "cpu":
+        available, kind = os.cpu_count() or 1, "CPU cores"
+    else:
+        return
+    if isinstance(devices, int) and devices > available:
+        raise ConfigError(f"trainer.devices={devices}: this machine has {available} {kind}")
+
+
+def final_metrics(trainer: L.Trainer) -> dict[str, Any]:
+    metrics: dict[str, Any] = {name: float(value) for name, value in trainer.callback_metrics.items()}
+    if "epochs" in metrics:
+        metrics["epochs"] = int(metrics["epochs"])
+    return metrics
 
 
 def run(cfg: Any) -> float:
@@ -126,6 +166,7 @@ def run(cfg: Any) -> float:
     check_choices(cfg)
     folder = output_dir()
     tidy_logging()
+    set_threads(cfg)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = build_datamodule(cfg.data)
     if cfg.data.num_classes is None:
@@ -151,9 +192,9 @@ def run(cfg: Any) -> float:
     metrics = final_metrics(trainer)
     metrics.update(
         mode=cfg.mode,
-        epochs=trainer.current_epoch,
         wall_time_s=time.perf_counter() - start,
         parameters=sum(p.numel() for p in net.parameters()),
+        torch_threads=torch.get_num_threads(),
         overrides=overrides(),
         config=OmegaConf.to_container(cfg, resolve=True),
     )

@@ -1,0 +1,121 @@
+"""`SweepSummary`: a Hydra callback that tabulates a multirun in its sweep folder.
+
+Each job records its status in its own folder when it ends (`job_status.json`); the summary is
+rebuilt from the job folders after every job and when the sweep ends, so a failed job shows up
+as failed, and the summary exists even when Hydra stops the sweep over a failure:
+`summary.csv` (a row per job), `summary.md` (sorted by val_acc) and `summary.png` (val_acc per
+job, the best highlighted).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+from hydra.core.utils import JobReturn, JobStatus
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
+
+from ..checkpoint.atomic import atomic_file
+
+METRICS = ("val_acc", "val_loss", "train_loss", "train_acc", "epochs")
+COLUMNS = ("job", "status", "overrides", *METRICS, "wall_time_s", "error")
+
+
+def job_row(folder: Path) -> dict[str, Any]:
+    """The summary row of one job folder."""
+    overrides_file = folder / ".hydra" / "overrides.yaml"
+    overrides = yaml.safe_load(overrides_file.read_text()) if overrides_file.is_file() else []
+    status_file, metrics_file = folder / "job_status.json", folder / "metrics.json"
+    status = json.loads(status_file.read_text()) if status_file.is_file() else {"status": "running"}
+    metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
+    row = {"job": int(folder.name), "status": status["status"], "overrides": " ".join(overrides)}
+    row.update({name: metrics.get(name, "") for name in METRICS})
+    row["wall_time_s"] = round(status.get("wall_time_s", metrics.get("wall_time_s", math.nan)), 2)
+    row["error"] = status.get("error", "")
+    return row
+
+
+def collect(sweep_folder: Path) -> list[dict[str, Any]]:
+    jobs = [path for path in sweep_folder.iterdir() if path.is_dir() and path.name.isdigit()]
+    return [job_row(path) for path in sorted(jobs, key=lambda path: int(path.name))]
+
+
+def by_accuracy(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Completed jobs by val_acc, best first, then the others."""
+    return sorted(rows, key=lambda row: (row["val_acc"] == "", -(row["val_acc"] or 0), row["job"]))
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    header = ("job", "status", "overrides", "val_acc", "val_loss", "epochs", "wall_time_s")
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    for row in by_accuracy(rows):
+        cells = [f"{value:.4f}" if isinstance(value, float) else str(value) for value in map(row.get, header)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def bar_chart(rows: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    done = [row for row in rows if row["val_acc"] != ""]
+    if not done:
+        return
+    best = max(done, key=lambda row: row["val_acc"])
+    figure, axis = plt.subplots(figsize=(max(5, 1.2 * len(done)), 4))
+    colors = ["tab:orange" if row is best else "tab:blue" for row in done]
+    positions = range(len(done))
+    axis.bar(positions, [row["val_acc"] for row in done], color=colors)
+    axis.set_xticks(positions, [str(row["job"]) for row in done])
+    axis.set(xlabel="job", ylabel="val_acc", title=f"best: job {best['job']} ({best['overrides']})")
+    axis.set_ylim(min(row["val_acc"] for row in done) * 0.95, 1.0)
+    figure.tight_layout()
+    with atomic_file(path) as file:
+        figure.savefig(file, format="png", dpi=100)
+    plt.close(figure)
+
+
+def write_summary(sweep_folder: Path) -> list[dict[str, Any]]:
+    """Rebuild summary.csv, summary.md and summary.png from the job folders."""
+    rows = collect(sweep_folder)
+    table = io.StringIO()
+    writer = csv.DictWriter(table, fieldnames=COLUMNS)
+    writer.writeheader()
+    writer.writerows(rows)
+    with atomic_file(sweep_folder / "summary.csv", "w") as file:
+        file.write(table.getvalue())
+    with atomic_file(sweep_folder / "summary.md", "w") as file:
+        file.write(markdown(rows))
+    bar_chart(rows, sweep_folder / "summary.png")
+    return rows
+
+
+class SweepSummary(Callback):
+    """Records each job's status and keeps the sweep's summary up to date."""
+
+    def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self.started = time.perf_counter()
+
+    def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
+        folder = Path(config.hydra.runtime.output_dir)
+        failed = job_return.status == JobStatus.FAILED
+        status = {"status": "failed" if failed else "completed", "wall_time_s": time.perf_counter() - self.started}
+        if failed:
+            error = job_return._return_value
+            status["error"] = f"{type(error).__name__}: {error}".splitlines()[0]
+        with atomic_file(folder / "job_status.json", "w") as file:
+            json.dump(status, file)
+        if config.hydra.mode.name == "MULTIRUN":
+            write_summary(Path(config.hydra.sweep.dir))
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        write_summary(Path(config.hydra.sweep.dir))

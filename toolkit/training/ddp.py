@@ -1,0 +1,46 @@
+"""DDP that lets toolkit's `SyncBatchNorm` run on the CPU.
+
+torch's `DistributedDataParallel` refuses any `nn.SyncBatchNorm` on CPU modules, because torch's
+kernel is CUDA-only; toolkit's subclass all-reduces through gloo there, so the refusal is lifted
+for it (and kept for torch's own layer).
+"""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from typing import Any
+
+import torch
+from lightning.pytorch.strategies import DDPStrategy
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from ..cnn.sync_bn import SyncBatchNorm
+
+STRATEGIES = {"ddp": "popen", "ddp_spawn": "spawn"}
+
+
+class AnyDeviceDDP(DistributedDataParallel):
+    """`DistributedDataParallel` that accepts toolkit's SyncBatchNorm on every device."""
+
+    def _passing_sync_batchnorm_handle(self, module: nn.Module) -> None:
+        torch_only = any(
+            isinstance(layer, nn.SyncBatchNorm) and not isinstance(layer, SyncBatchNorm) for layer in module.modules()
+        )
+        if torch_only or self.device_type != "cpu":
+            super()._passing_sync_batchnorm_handle(module)
+
+
+class AnyDeviceDDPStrategy(DDPStrategy):
+    """Lightning's DDP strategy, wrapping the model in `AnyDeviceDDP`."""
+
+    def _setup_model(self, model: nn.Module) -> DistributedDataParallel:
+        device_ids = self.determine_ddp_device_ids()
+        stream = torch.cuda.stream(torch.cuda.Stream()) if device_ids is not None else nullcontext()
+        with stream:
+            return AnyDeviceDDP(module=model, device_ids=device_ids, **self._ddp_kwargs)
+
+
+def strategy_for(name: Any) -> Any:
+    """Lightning's `ddp` and `ddp_spawn` as `AnyDeviceDDPStrategy`; any other value as given."""
+    return AnyDeviceDDPStrategy(start_method=STRATEGIES[name]) if name in STRATEGIES else name
