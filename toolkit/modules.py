@@ -32,6 +32,8 @@ from .init import initialize
 from .init.report import InitRecorder, InitRow, active_recorder, log_init_report, tracking
 from .registry import to_plain_dict
 
+__all__ = ["BaseModule", "ModuleDict", "ModuleList", "Sequential"]
+
 logger = logging.getLogger("toolkit.init")
 
 InitCfg = Mapping[str, Any] | list[Mapping[str, Any]] | None

@@ -15,6 +15,8 @@ import difflib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+__all__ = ["Registry", "build_from_cfg"]
+
 
 class Registry:
     """A named table of classes (or factory functions) that configs refer to by name.

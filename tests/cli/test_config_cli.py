@@ -47,3 +47,15 @@ def test_unknown_option_and_misspelt_key_fail_before_training():
     assert misspelt.returncode == 1 and "Key 'num_grups' not in 'GroupNormConfig'" in misspelt.stderr
     wrong_type = run_cli("trainer.max_epochs=many")
     assert wrong_type.returncode == 1 and "trainer.max_epochs=many" in wrong_type.stderr
+
+
+def test_console_script_works_from_any_folder(tmp_path):
+    import shutil
+
+    script = shutil.which("toolkit-train")
+    assert script is not None, "pip install -e . installs the toolkit-train console script"
+    result = subprocess.run(
+        [script, "--cfg", "job", "norm=ln"], capture_output=True, text=True, cwd=tmp_path, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "norm:\n  type: LN2d" in result.stdout
