@@ -3,71 +3,25 @@
 from __future__ import annotations
 
 import logging
-import os
-import sys
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
 from hydra.utils import instantiate
-from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
-from lightning.pytorch.loggers import CSVLogger
 from omegaconf import OmegaConf
 
 from ..checkpoint import CheckpointError, load_checkpoint
-from ..config.bridge import ConfigError, build_model, to_builder_cfg
-from .checkpoint_io import AtomicCheckpointIO
+from ..config.bridge import ConfigError, build_model
 from .data import build_datamodule
-from .ddp import strategy_for
+from .job import output_dir, overrides, set_threads
 from .module import Classifier, NonFiniteLossError
 from .outputs import plot_curves, summary_line, write_init_report, write_metrics
-from .sync_bn import ToolkitSyncBatchNorm
+from .trainer import LOGGERS, make_trainer, tidy_logging
 
 log = logging.getLogger("toolkit.training")
 MODES = ("train", "eval")
-LOGGERS = ("csv", "tensorboard")
-
-
-def tidy_logging() -> None:
-    """One line per message: Lightning's own console handler goes when the app has handlers (Hydra's),
-    and its advertising tip is dropped; warnings that only concern Lightning's internals are muted."""
-    lightning_logger = logging.getLogger("lightning")
-    if logging.getLogger().handlers:
-        lightning_logger.handlers.clear()
-    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(
-        lambda record: "litlogger" not in record.getMessage()
-    )
-    warnings.filterwarnings("ignore", ".*does not have many workers.*")
-    warnings.filterwarnings("ignore", ".*LeafSpec.*")
-
-
-def output_dir() -> Path:
-    """The Hydra run folder (the working folder outside Hydra)."""
-    from hydra.core.hydra_config import HydraConfig
-
-    return Path(HydraConfig.get().runtime.output_dir) if HydraConfig.initialized() else Path.cwd()
-
-
-def set_threads(cfg: Any) -> None:
-    """`threads=N` sets torch's threads; under a parallel launcher (joblib's n_jobs), jobs share the cores."""
-    from hydra.core.hydra_config import HydraConfig
-
-    threads = cfg.threads
-    if threads is None and HydraConfig.initialized():
-        jobs = HydraConfig.get().launcher.get("n_jobs")
-        cores = os.cpu_count() or 1
-        threads = max(1, cores // (cores if jobs == -1 else jobs)) if jobs else None
-    if threads:
-        torch.set_num_threads(threads)
-
-
-def overrides() -> list[str]:
-    from hydra.core.hydra_config import HydraConfig
-
-    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
 
 
 def check_choices(cfg: Any) -> None:
@@ -88,65 +42,6 @@ def load_weights(net: torch.nn.Module, ckpt_path: str) -> None:
         load_checkpoint(net, ckpt_path, strict=True, logger="silent")
     except CheckpointError as error:
         raise ConfigError(f"ckpt_path={ckpt_path} does not belong to this model: {error}") from error
-
-
-def make_loggers(cfg: Any, folder: Path) -> list[Any]:
-    loggers: list[Any] = [CSVLogger(folder, name="logs", version="")]
-    if cfg.logger == "tensorboard":
-        from lightning.pytorch.loggers import TensorBoardLogger
-
-        loggers.append(TensorBoardLogger(folder, name="tensorboard", version=""))
-    return loggers
-
-
-def make_trainer(cfg: Any, folder: Path) -> L.Trainer:
-    """A Trainer with the config's arguments, checkpoints by val_acc plus last.ckpt, and logs."""
-    arguments = to_builder_cfg(cfg.trainer)
-    checkpoints = ModelCheckpoint(
-        dirpath=folder / "checkpoints",
-        filename="best-epoch{epoch:02d}-val_acc{val_acc:.4f}",
-        auto_insert_metric_name=False,
-        monitor="val_acc",
-        mode="max",
-        save_top_k=1,
-        save_last=True,
-    )
-    callbacks: list[Any] = [checkpoints]
-    plugins: list[Any] = [AtomicCheckpointIO()]
-    if arguments.pop("sync_batchnorm", False):
-        plugins.append(ToolkitSyncBatchNorm())
-    check_devices(arguments)
-    if "strategy" in arguments:
-        arguments["strategy"] = strategy_for(arguments["strategy"])
-    if "enable_progress_bar" not in arguments:
-        arguments["enable_progress_bar"] = sys.stdout.isatty()
-        if arguments["enable_progress_bar"]:
-            callbacks.append(RichProgressBar())
-    try:
-        return L.Trainer(
-            **arguments,
-            default_root_dir=folder,
-            callbacks=callbacks,
-            logger=make_loggers(cfg, folder),
-            plugins=plugins,
-        )
-    except (ValueError, TypeError, RuntimeError) as error:
-        raise ConfigError(f"trainer: {error}") from error
-
-
-def check_devices(arguments: dict[str, Any]) -> None:
-    """Stop with advice when the trainer asks for GPUs that are not there, or more devices than exist."""
-    accelerator, devices = arguments.get("accelerator", "auto"), arguments.get("devices", "auto")
-    if accelerator in ("gpu", "cuda"):
-        available, kind = torch.cuda.device_count(), "GPUs"
-        if available == 0:
-            raise ConfigError(f"trainer.accelerator={accelerator}: this machine has no GPU; use trainer=ddp_cpu")
-    elif accelerator == "cpu":
-        available, kind = os.cpu_count() or 1, "CPU cores"
-    else:
-        return
-    if isinstance(devices, int) and devices > available:
-        raise ConfigError(f"trainer.devices={devices}: this machine has {available} {kind}")
 
 
 def final_metrics(trainer: L.Trainer) -> dict[str, Any]:

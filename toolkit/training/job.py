@@ -1,0 +1,31 @@
+"""The Hydra job a run belongs to: its output folder, its overrides, its share of the cores."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from hydra.core.hydra_config import HydraConfig
+
+
+def output_dir() -> Path:
+    """The Hydra run folder (the working folder outside Hydra)."""
+    return Path(HydraConfig.get().runtime.output_dir) if HydraConfig.initialized() else Path.cwd()
+
+
+def overrides() -> list[str]:
+    """The command-line overrides of this job (none outside Hydra)."""
+    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+
+
+def set_threads(cfg: Any) -> None:
+    """`threads=N` sets torch's threads; under a parallel launcher (joblib's n_jobs), jobs share the cores."""
+    threads = cfg.threads
+    if threads is None and HydraConfig.initialized():
+        jobs = HydraConfig.get().launcher.get("n_jobs")
+        cores = os.cpu_count() or 1
+        threads = max(1, cores // (cores if jobs == -1 else jobs)) if jobs else None
+    if threads:
+        torch.set_num_threads(threads)
