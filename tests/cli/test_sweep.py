@@ -81,6 +81,7 @@ def test_ddp_on_two_cpu_processes_syncs_bn_like_one_process(train):
     run = train(*DDP)
     folders = [path for path in run.folder.parent.iterdir() if path.is_dir()]
     assert folders == [run.folder] and run.metrics["epochs"] == 1
+    assert run.metrics["bn_stats_rank_spread"] < 1e-5
     checkpoint = torch.load(run.folder / "checkpoints" / "last.ckpt", weights_only=True)
     stats = expected_running_stats()
     assert len(stats) == 8

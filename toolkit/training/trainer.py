@@ -17,6 +17,7 @@ from lightning.pytorch.loggers import CSVLogger
 from ..config.bridge import ConfigError, to_builder_cfg
 from .checkpoint_io import AtomicCheckpointIO
 from .ddp import strategy_for
+from .rank_spread import BatchNormRankSpread
 from .sync_bn import ToolkitSyncBatchNorm
 
 LOGGERS = ("csv", "tensorboard")
@@ -71,7 +72,7 @@ def make_trainer(cfg: Any, folder: Path) -> L.Trainer:
         save_top_k=1,
         save_last=True,
     )
-    callbacks: list[Any] = [checkpoints]
+    callbacks: list[Any] = [checkpoints, BatchNormRankSpread()]
     plugins: list[Any] = [AtomicCheckpointIO()]
     if arguments.pop("sync_batchnorm", False):
         plugins.append(ToolkitSyncBatchNorm())
