@@ -4,7 +4,7 @@ Both run `python train.py -m norm=bn,gn init=kaiming,xavier` with the same epoch
 other; prints each wall time and the speed-up (target: at least 1.3x on 2 cores). Needs the
 `sweep` extra (hydra-joblib-launcher).
 
-Usage: python scripts/bench_sweep.py [--epochs 6]
+Usage: python scripts/bench_sweep.py [--epochs 120]  (about 2 minutes; short jobs gain less, see the README)
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def sweep_seconds(folder: Path, epochs: int, launcher: list[str]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--epochs", type=int, default=120)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         basic = sweep_seconds(Path(folder) / "basic", args.epochs, [])
