@@ -74,3 +74,17 @@ def test_build_errors_name_registry_types_and_closest(boxes):
 def test_constructor_error_keeps_type_and_names_layer_and_cfg(boxes):
     with pytest.raises(TypeError, match=r"Box\(sise=3\) failed: .*unexpected keyword argument 'sise'"):
         build_from_cfg({"type": "Box", "sise": 3}, boxes)
+
+
+def test_constructor_error_of_a_type_that_takes_other_arguments(boxes):
+    class StrictError(Exception):
+        def __init__(self, code: int, detail: str) -> None:
+            super().__init__(code, detail)
+
+    def failing(**kwargs):
+        raise StrictError(3, "bad")
+
+    boxes.register_module("Failing", module=failing)
+    with pytest.raises(RuntimeError, match=r"Failing\(size=1\) failed") as raised:
+        build_from_cfg({"type": "Failing", "size": 1}, boxes)
+    assert isinstance(raised.value.__cause__, StrictError)

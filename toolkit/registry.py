@@ -179,8 +179,7 @@ def construct(factory: Callable[..., Any], kwargs: dict[str, Any], label: str, *
         try:
             rewrapped = type(error)(message)
         except Exception:
-            error.add_note(message)
-            raise error from None
+            raise RuntimeError(message) from error  # an exception type that cannot carry the message
         raise rewrapped.with_traceback(error.__traceback__) from error
 
 
