@@ -50,10 +50,10 @@ def test_unknown_option_and_misspelt_key_fail_before_training():
 
 
 def test_console_script_works_from_any_folder(tmp_path):
-    import shutil
+    from pathlib import Path
 
-    script = shutil.which("toolkit-train")
-    assert script is not None, "pip install -e . installs the toolkit-train console script"
+    script = Path(sys.executable).parent / "toolkit-train"  # where pip puts the console script
+    assert script.is_file(), "pip install -e . installs the toolkit-train console script"
     result = subprocess.run(
         [script, "--cfg", "job", "norm=ln"], capture_output=True, text=True, cwd=tmp_path, timeout=120
     )
