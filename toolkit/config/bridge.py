@@ -57,6 +57,14 @@ def init_cfg_of(node: Any, norm_cfg: dict[str, Any] | None) -> list[dict[str, An
     return init_cfg
 
 
+def optimizer_factories(cfg: Any) -> tuple[Any, Any]:
+    """The optimizer and the LR scheduler (or None) of `cfg.optim` and `cfg.sched`, awaiting their arguments."""
+    from hydra.utils import instantiate
+
+    scheduler = instantiate(cfg.sched) if cfg.sched.get("_target_") else None
+    return instantiate(cfg.optim), scheduler
+
+
 def build_model(cfg: Any, init: bool = True) -> Any:
     """Build `cfg.model` with the chosen conv, norm and act, and (with `init`) apply the chosen init.
 

@@ -9,13 +9,12 @@ from typing import Any
 
 import lightning as L
 import torch
-from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from ..checkpoint import CheckpointError, load_checkpoint
-from ..config.bridge import ConfigError, build_model
+from ..config.bridge import ConfigError, build_model, optimizer_factories
+from ..config.job import output_dir, overrides, thread_count
 from .data import build_datamodule
-from .job import output_dir, overrides, set_threads
 from .module import Classifier, NonFiniteLossError
 from .outputs import plot_curves, summary_line, write_init_report, write_metrics
 from .trainer import LOGGERS, make_trainer, tidy_logging
@@ -61,7 +60,9 @@ def run(cfg: Any) -> float:
     check_choices(cfg)
     folder = output_dir()
     tidy_logging()
-    set_threads(cfg)
+    threads = thread_count(cfg)
+    if threads:
+        torch.set_num_threads(threads)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = build_datamodule(cfg.data)
     if cfg.data.num_classes is None:
@@ -71,8 +72,7 @@ def run(cfg: Any) -> float:
     write_init_report(folder / "init_report.txt", net.init_report(), note)
     if cfg.ckpt_path:
         load_weights(net, cfg.ckpt_path)
-    optimizer = instantiate(cfg.optim)
-    scheduler = instantiate(cfg.sched) if cfg.sched.get("_target_") else None
+    optimizer, scheduler = optimizer_factories(cfg)
     module = Classifier(net, datamodule.num_classes, optimizer, scheduler)
     trainer = make_trainer(cfg, folder)
     if cfg.mode == "eval":

@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import torch
 from hydra.core.hydra_config import HydraConfig
 
 
@@ -20,12 +19,10 @@ def overrides() -> list[str]:
     return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
 
 
-def set_threads(cfg: Any) -> None:
-    """`threads=N` sets torch's threads; under a parallel launcher (joblib's n_jobs), jobs share the cores."""
-    threads = cfg.threads
-    if threads is None and HydraConfig.initialized():
-        jobs = HydraConfig.get().launcher.get("n_jobs")
-        cores = os.cpu_count() or 1
-        threads = max(1, cores // (cores if jobs == -1 else jobs)) if jobs else None
-    if threads:
-        torch.set_num_threads(threads)
+def thread_count(cfg: Any) -> int | None:
+    """`threads=N`; else, under a parallel launcher (joblib's n_jobs), the job's share of the cores."""
+    if cfg.threads is not None or not HydraConfig.initialized():
+        return cfg.threads
+    jobs = HydraConfig.get().launcher.get("n_jobs")
+    cores = os.cpu_count() or 1
+    return max(1, cores // (cores if jobs == -1 else jobs)) if jobs else None
