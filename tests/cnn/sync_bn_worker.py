@@ -45,6 +45,7 @@ def main() -> None:
         },
         output,
     )
+    dist.barrier()  # both ranks are done with the group before either tears it down
     dist.destroy_process_group()
 
 
