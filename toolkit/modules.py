@@ -29,8 +29,8 @@ from typing import Any
 from torch import nn
 
 from .init import initialize
+from .init.initializers import as_cfg_list
 from .init.report import InitRecorder, InitRow, active_recorder, log_init_report, tracking
-from .registry import to_plain_dict
 
 __all__ = ["BaseModule", "ModuleDict", "ModuleList", "Sequential"]
 
@@ -40,11 +40,11 @@ InitCfg = Mapping[str, Any] | list[Mapping[str, Any]] | None
 
 
 def _plain_init_cfg(init_cfg: Any) -> dict[str, Any] | list[dict[str, Any]] | None:
+    """A private copy of an init_cfg, in the shape it was given (one dict, or a list)."""
     if init_cfg is None:
         return None
-    if isinstance(init_cfg, Mapping):
-        return copy.deepcopy(to_plain_dict(init_cfg, "init_cfg"))
-    return [copy.deepcopy(to_plain_dict(cfg, "each init_cfg")) for cfg in init_cfg]
+    cfgs = copy.deepcopy(as_cfg_list(init_cfg))
+    return cfgs[0] if isinstance(init_cfg, Mapping) else cfgs
 
 
 def _init_targets(module: nn.Module) -> Iterator[nn.Module]:
@@ -83,7 +83,7 @@ class BaseModule(nn.Module):
         log_init_report(self._init_report, type(self).__name__, logger)
 
     def _init_tree(self) -> None:
-        cfgs = [] if not self.init_cfg else [self.init_cfg] if isinstance(self.init_cfg, dict) else self.init_cfg
+        cfgs = as_cfg_list(self.init_cfg) if self.init_cfg else []
         pretrained = [cfg for cfg in cfgs if cfg.get("type") == "Pretrained"]
         others = [cfg for cfg in cfgs if cfg.get("type") != "Pretrained"]
         if others:

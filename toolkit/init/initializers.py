@@ -196,7 +196,12 @@ class PretrainedInit:
         load_checkpoint(module, self.checkpoint, map_location=self.map_location, strict=False, prefix=self.prefix)
 
 
-def _as_cfg_list(init_cfg: Any) -> list[dict[str, Any]]:
+def as_cfg_list(init_cfg: Any) -> list[dict[str, Any]]:
+    """One init cfg or a list of them (dicts or DictConfigs) as a list of fresh plain dicts.
+
+    >>> as_cfg_list({'type': 'Kaiming'})
+    [{'type': 'Kaiming'}]
+    """
     if isinstance(init_cfg, Sequence) and not isinstance(init_cfg, str):
         return [to_plain_dict(cfg, "each init_cfg") for cfg in init_cfg]
     return [to_plain_dict(init_cfg, "init_cfg")]
@@ -204,7 +209,7 @@ def _as_cfg_list(init_cfg: Any) -> list[dict[str, Any]]:
 
 def _resolve_override(
     module: nn.Module, override: Mapping[str, Any], outer: dict[str, Any]
-) -> tuple[str, dict[str, Any]]:
+) -> tuple[str, nn.Module, dict[str, Any]]:
     cfg = copy.deepcopy(to_plain_dict(override, "override"))
     name = cfg.pop("name", None)
     if name is None:
@@ -217,7 +222,7 @@ def _resolve_override(
             "give only 'name' to reuse the outer init_cfg, or add 'type'"
         )
     try:
-        module.get_submodule(name)
+        child = module.get_submodule(name)
     except AttributeError:
         children = [child for child, _ in module.named_children()]
         close = difflib.get_close_matches(name, children, n=1)
@@ -225,7 +230,7 @@ def _resolve_override(
         raise ValueError(
             f"override name {name!r} is not a submodule of {type(module).__name__}; its children: {children}{hint}"
         ) from None
-    return name, cfg
+    return name, child, cfg
 
 
 def initialize(module: nn.Module, init_cfg: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> None:
@@ -243,17 +248,17 @@ def initialize(module: nn.Module, init_cfg: Mapping[str, Any] | Sequence[Mapping
     (1.0, 2.0)
     """
     steps: list[tuple[nn.Module, Any, str]] = []
-    for cfg in _as_cfg_list(init_cfg):
+    for cfg in as_cfg_list(init_cfg):
         override = cfg.pop("override", None)
         steps.append((module, build_from_cfg(cfg, INITIALIZERS), describe_cfg(cfg)))
         if override is None:
             continue
         outer = {key: value for key, value in cfg.items() if key != "layer"}
         for item in [override] if isinstance(override, Mapping) else override:
-            name, child_cfg = _resolve_override(module, item, outer)
+            name, child, child_cfg = _resolve_override(module, item, outer)
             initializer = build_from_cfg(child_cfg, INITIALIZERS)
             initializer.wholemodule = True
-            steps.append((module.get_submodule(name), initializer, f"{describe_cfg(child_cfg)} override {name!r}"))
+            steps.append((child, initializer, f"{describe_cfg(child_cfg)} override {name!r}"))
     for target, initializer, label in steps:
         with tracking(target, label):
             initializer(target)
