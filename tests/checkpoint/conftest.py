@@ -11,7 +11,11 @@ import pytest
 
 
 class Routes:
-    """What the server answers: path -> (body, behaviour); counts the requests per path."""
+    """What the server answers: path -> (body, behaviour); counts the requests per path.
+
+    Behaviours: ok, slow (1 s before answering), cut (half the body, then the connection closes),
+    cut-without-length (the same without Content-Length), trickle (a byte every 0.2 s).
+    """
 
     def __init__(self) -> None:
         self.files: dict[str, tuple[bytes, str]] = {}
@@ -25,6 +29,7 @@ def make_handler(routes: Routes) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             routes.requests[self.path] += 1
+            self.close_connection = True
             if self.path not in routes.files:
                 self.send_error(404, "Not Found")
                 return
@@ -33,12 +38,18 @@ def make_handler(routes: Routes) -> type[BaseHTTPRequestHandler]:
                 time.sleep(1)
             try:
                 self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
+                if behaviour != "cut-without-length":
+                    self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body[: len(body) // 2] if behaviour == "cut" else body)
+                if behaviour == "trickle":  # a byte every 0.2 s, for at most 60 s
+                    for byte in body[:300]:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(0.2)
+                    return
+                self.wfile.write(body[: len(body) // 2] if behaviour.startswith("cut") else body)
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up first
-            self.close_connection = True
 
         def log_message(self, *args: object) -> None:
             pass

@@ -127,7 +127,7 @@ def test_corrupt_files_name_the_file(tmp_path, damage):
     torch.save(state(1.0), path)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2] if damage == "truncate" else b"\x00garbage" * 100)
-    with pytest.raises(CheckpointError, match=r"broken\.pth.* (truncated or corrupt|corrupt)"):
+    with pytest.raises(CheckpointError, match=r"broken\.pth.* (truncated or corrupt|is not a checkpoint)"):
         load_checkpoint(Net(), str(path))
 
 
@@ -143,5 +143,86 @@ def test_missing_file_and_prefix_without_keys(tmp_path):
 def test_corrupt_safetensors(tmp_path):
     path = tmp_path / "bad.safetensors"
     path.write_bytes(b"not a safetensors file")
-    with pytest.raises(CheckpointError, match=r"cannot read safetensors file .*bad\.safetensors"):
+    with pytest.raises(
+        CheckpointError, match=r"bad\.safetensors' is not a checkpoint.*starts with b'not a safetensors"
+    ):
+        load_checkpoint(Net(), str(path))
+
+
+def short_storage_record(path: pathlib.Path) -> None:
+    """Rewrite a torch zip file so that the record of its first storage is 4 bytes short."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        records = [(info, archive.read(info)) for info in archive.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+        for info, data in records:
+            archive.writestr(info, data[:-4] if info.filename.endswith("data/0") else data)
+
+
+def test_a_short_storage_record_is_corrupt_even_memory_mapped(tmp_path):
+    path = tmp_path / "short.pth"
+    torch.save(state(1.0), path)
+    short_storage_record(path)
+    with pytest.raises(CheckpointError, match=r"short\.pth' is corrupt: the storage record .*data/0 holds \d+ bytes"):
+        load_checkpoint(Net(), str(path), strict=True)
+
+
+@pytest.mark.parametrize(
+    ("write", "error", "message"),
+    [
+        (
+            lambda path: path.write_text("not a checkpoint\n"),
+            CheckpointError,
+            r"text\.pth' is not a checkpoint.*b'not a",
+        ),
+        (lambda path: path.write_bytes(b""), CheckpointError, r"text\.pth' is empty \(0 bytes\)"),
+        (lambda path: path.mkdir(), CheckpointError, r"text\.pth' is a directory, not a file"),
+    ],
+)
+def test_files_that_are_no_checkpoints_say_what_they_are(tmp_path, write, error, message):
+    write(tmp_path / "text.pth")
+    with pytest.raises(error, match=message):
+        load_checkpoint(Net(), str(tmp_path / "text.pth"))
+
+
+def test_bad_arguments_are_named(tmp_path):
+    path = tmp_path / "w.pth"
+    torch.save(state(1.0), path)
+    with pytest.raises(TypeError, match=r"a checkpoint file name must be a str or os\.PathLike, got NoneType"):
+        load_checkpoint(Net(), None)
+    with pytest.raises(CheckpointError, match=r"map_location='gpu0' is not a device"):
+        load_checkpoint(Net(), str(path), map_location="gpu0")
+    with pytest.raises(TypeError, match=r"map_location must be None, a torch\.device"):
+        load_checkpoint(Net(), str(path), map_location=3)
+    with pytest.raises(CheckpointError, match=r"revise_keys pattern '\(' is not a valid regular expression"):
+        load_checkpoint(Net(), str(path), revise_keys=[("(", "")])
+    with pytest.raises(TypeError, match="each revise_keys rule must be a"):
+        load_checkpoint(Net(), str(path), revise_keys=["^module"])
+    model = Net()
+    load_checkpoint(model, path)  # a pathlib.Path is a file name too
+    assert model.conv.weight.unique().tolist() == [1.0]
+
+
+def test_state_dicts_with_non_tensor_values_or_non_string_keys(tmp_path):
+    path = tmp_path / "odd.pth"
+    torch.save({**state(1.0), "conv.bias": "zeros"}, path)
+    with pytest.raises(CheckpointError, match=r"conv\.bias \(checkpoint holds a str, not a tensor\)"):
+        load_checkpoint(Net(), str(path), strict=True)
+    model = Net()
+    result_logger = logging.getLogger("odd")
+    load_checkpoint(model, str(path), logger=result_logger)
+    assert model.conv.weight.unique().tolist() == [1.0]
+    torch.save({0: torch.zeros(1), **state(1.0)}, path)
+    with pytest.raises(CheckpointError, match=r"a state dict's keys must be strings, got 0 \(int\)"):
+        load_checkpoint(Net(), str(path))
+
+
+def test_revise_keys_that_merge_two_keys(tmp_path):
+    path = tmp_path / "two.pth"
+    torch.save({"module.conv.weight": torch.zeros(4, 3, 3, 3), "conv.weight": torch.ones(4, 3, 3, 3)}, path)
+    merge = r"maps both 'module\.conv\.weight' and 'conv\.weight' to 'conv\.weight'"
+    with pytest.raises(CheckpointError, match=merge):
+        load_checkpoint(Net(), str(path), strict=True)
+    with pytest.warns(UserWarning, match=merge):
         load_checkpoint(Net(), str(path))

@@ -2,6 +2,8 @@ import hashlib
 import importlib.util
 import io
 import json
+import os
+import socket
 import warnings
 
 import pytest
@@ -24,7 +26,7 @@ def linear_state(value: float) -> dict[str, torch.Tensor]:
 
 def cache_files(home) -> list[str]:
     folder = home / "checkpoints"
-    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+    return sorted(p.name for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
 
 
 def test_download_once_then_served_from_cache(server, toolkit_home):
@@ -165,3 +167,147 @@ def test_pretrained_init_with_prefix_through_a_url(server):
         warnings.simplefilter("error")
         initialize(model[0], dict(type="Pretrained", checkpoint=server.url("/retinanet.pth"), prefix="backbone."))
     assert model[0].weight.unique().tolist() == [7.0]
+
+
+@pytest.mark.parametrize("copies", [1, 4])
+def test_cut_off_download_without_length_never_enters_the_cache(server, toolkit_home, copies):
+    server.routes.add("/w.pth", saved_bytes(linear_state(1.0)) * copies, behaviour="cut-without-length")
+    with pytest.raises(CheckpointError, match=r"the download of http://127\.0\.0\.1:\d+/w\.pth is an incomplete zip"):
+        load_checkpoint(nn.Linear(3, 2), server.url("/w.pth"))
+    assert cache_files(toolkit_home) == []
+    server.routes.add("/w.pth", saved_bytes(linear_state(1.0)))  # the next load downloads again
+    model = nn.Linear(3, 2)
+    load_checkpoint(model, server.url("/w.pth"))
+    assert model.weight.unique().tolist() == [1.0] and server.routes.requests["/w.pth"] == 2
+
+
+def test_an_html_page_answered_with_200_is_not_a_checkpoint(server, toolkit_home):
+    server.routes.add("/w.pth", b"<!DOCTYPE html><html><body>Sign in to continue</body></html>")
+    with pytest.raises(CheckpointError, match=r"download of http://.*/w\.pth is not a checkpoint.*<!DOCTYPE html>"):
+        load_checkpoint(nn.Linear(3, 2), server.url("/w.pth"))
+    assert cache_files(toolkit_home) == []
+
+
+def test_hash_prefix_is_checked_in_any_case(server, toolkit_home):
+    body = saved_bytes(linear_state(2.0))
+    digest = hashlib.sha256(body).hexdigest()[:8].upper()
+    server.routes.add("/lin-FBF39488.pth", body)
+    server.routes.add(f"/lin-{digest}.pth", body)
+    with pytest.raises(CheckpointError, match="failed its hash check"):
+        load_checkpoint(nn.Linear(3, 2), server.url("/lin-FBF39488.pth"))
+    load_checkpoint(nn.Linear(3, 2), server.url(f"/lin-{digest}.pth"))
+    assert cache_files(toolkit_home) == [f"lin-{digest}.pth"]
+
+
+def test_the_cache_is_keyed_by_the_whole_url(server, toolkit_home):
+    other = type(server)()
+    try:
+        server.routes.add("/x/model.pth", saved_bytes(linear_state(1.0)))
+        other.routes.add("/x/model.pth", saved_bytes(linear_state(2.0)))
+        for host, value in ((server, 1.0), (other, 2.0), (server, 1.0)):
+            model = nn.Linear(3, 2)
+            load_checkpoint(model, host.url("/x/model.pth"))
+            assert model.weight.unique().tolist() == [value]
+        assert server.routes.requests["/x/model.pth"] == other.routes.requests["/x/model.pth"] == 1
+    finally:
+        other.close()
+
+
+def test_a_trickling_server_meets_the_overall_deadline(server, toolkit_home, monkeypatch):
+    import time
+
+    server.routes.add("/slow.pth", saved_bytes(linear_state(1.0)), behaviour="trickle")
+    monkeypatch.setenv("TOOLKIT_DOWNLOAD_TIMEOUT", "1")
+    monkeypatch.setenv("TOOLKIT_DOWNLOAD_DEADLINE", "1")
+    start = time.monotonic()
+    with pytest.raises(CheckpointError, match=r"slow\.pth took longer than TOOLKIT_DOWNLOAD_DEADLINE=1s"):
+        load_checkpoint(nn.Linear(3, 2), server.url("/slow.pth"))
+    assert time.monotonic() - start < 5
+    assert cache_files(toolkit_home) == []
+
+
+@pytest.mark.parametrize("variable", ["TOOLKIT_DOWNLOAD_TIMEOUT", "TOOLKIT_DOWNLOAD_DEADLINE"])
+@pytest.mark.parametrize("value", ["-1", "0", "nan", "inf", "soon"])
+def test_download_limits_must_be_positive_finite_seconds(server, monkeypatch, variable, value):
+    server.routes.add("/w.pth", saved_bytes(linear_state(1.0)))
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(
+        CheckpointError, match=rf"{variable} must be a positive, finite number of seconds, got '{value}'"
+    ):
+        load_checkpoint(nn.Linear(3, 2), server.url("/w.pth"))
+
+
+def test_errors_about_a_downloaded_file_name_the_url(server):
+    import argparse
+
+    server.routes.add("/unsafe.pth", saved_bytes({"state_dict": linear_state(1.0), "args": argparse.Namespace()}))
+    with pytest.raises(CheckpointError, match=r"http://127\.0\.0\.1:\d+/unsafe\.pth \(cached as .*\): refused to load"):
+        load_checkpoint(nn.Linear(3, 2), server.url("/unsafe.pth"))
+
+
+def test_stale_temporary_files_of_killed_downloads_are_removed(server, toolkit_home):
+    from toolkit.checkpoint.download import cache_path
+
+    url = server.url("/w.pth")
+    folder = cache_path(url).parent
+    folder.mkdir(parents=True)
+    stale = folder / ".w.pth.otherhost.12.ab12.part"
+    stale.write_bytes(b"half")
+    os.utime(stale, (0, 0))  # written long ago on another host
+    dead = folder / f".w.pth.{socket.gethostname().replace('.', '_')}.999999999.cd34.part"
+    dead.write_bytes(b"half")
+    server.routes.add("/w.pth", saved_bytes(linear_state(1.0)))
+    load_checkpoint(nn.Linear(3, 2), url)
+    assert cache_files(toolkit_home) == ["w.pth"]
+
+
+@pytest.mark.parametrize(
+    ("home", "message"),
+    [("file", "TOOLKIT_HOME must be a writable folder"), ("under-file", "TOOLKIT_HOME must be a writable folder")],
+)
+def test_toolkit_home_that_cannot_hold_the_cache(tmp_path, monkeypatch, home, message):
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv("TOOLKIT_HOME", str(tmp_path / "a-file" / ("" if home == "file" else "deeper")))
+    with pytest.raises(CheckpointError, match=message):
+        load_checkpoint(nn.Linear(3, 2), "http://127.0.0.1:9/w.pth")
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9/x/..", "http://127.0.0.1:9/", "http://127.0.0.1:9/x/."])
+def test_a_url_without_a_file_name(url):
+    with pytest.raises(CheckpointError, match="cannot tell a file name from the URL"):
+        load_checkpoint(nn.Linear(3, 2), url)
+
+
+def test_unknown_scheme_lists_the_known_ones():
+    with pytest.raises(
+        CheckpointError, match=r"no loader knows the scheme of 's3://bucket/w\.pth'; known schemes: .*http://"
+    ):
+        load_checkpoint(nn.Linear(3, 2), "s3://bucket/w.pth")
+
+
+def test_model_zoo_table_that_is_not_utf8_is_named(toolkit_home):
+    toolkit_home.mkdir()
+    (toolkit_home / "open-mmlab.json").write_bytes(b'{"a": "\xff\xfe"}')
+    with pytest.raises(CheckpointError, match=r"cannot read the model-zoo table '.*open-mmlab\.json'.*utf-8"):
+        get_model_zoo_urls()
+
+
+def test_model_zoo_entries_naming_other_sources_are_followed(toolkit_home, monkeypatch):
+    toolkit_home.mkdir()
+    torch.save(linear_state(5.0), toolkit_home / "mine.pth")
+    table = {
+        "tv": "torchvision://resnet18",
+        "alias": "open-mmlab://chain",
+        "chain": "openmmlab://mine",
+        "mine": "mine.pth",
+        "loop-a": "open-mmlab://loop-b",
+        "loop-b": "open-mmlab://loop-a",
+    }
+    (toolkit_home / "open-mmlab.json").write_text(json.dumps(table))
+    assert model_zoo.resolve_open_mmlab("tv") == "torchvision://resnet18"
+    model = nn.Linear(3, 2)
+    load_checkpoint(model, "open-mmlab://alias")
+    assert model.weight.unique().tolist() == [5.0]
+    loop = r"loop: open-mmlab://loop-a -> open-mmlab://loop-b -> open-mmlab://loop-a"
+    with pytest.raises(CheckpointError, match=loop):
+        load_checkpoint(nn.Linear(3, 2), "open-mmlab://loop-a")

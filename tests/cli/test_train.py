@@ -1,9 +1,13 @@
 """`python train.py` end to end: outputs, overrides, resume after a kill, eval, export, bad input."""
 
+import csv
 import os
 import signal
+import stat
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -35,7 +39,15 @@ def test_default_run_reaches_097_and_writes_every_output(train):
     assert any(line.startswith("stages.0.0.conv.weight") and "Kaiming(" in line for line in report)
     assert (run.folder / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     checkpoints = sorted(path.name for path in (run.folder / "checkpoints").iterdir())
-    assert "last.ckpt" in checkpoints and any(name.startswith("best-epoch") for name in checkpoints)
+    assert len(checkpoints) == 2 and checkpoints[1] == "last.ckpt", checkpoints
+    best_epoch = int(checkpoints[0].removeprefix("best-epoch")[:2])  # counted from 1, as the progress bar
+    assert 1 <= best_epoch <= 12 and checkpoints[0].endswith(".ckpt") and "-val_acc0." in checkpoints[0]
+    assert torch.load(run.folder / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == 11  # the 12th
+    umask = os.umask(0)
+    os.umask(umask)
+    for name in ("checkpoints/last.ckpt", checkpoints[0], "metrics.json", "init_report.txt", "curves.png"):
+        path = run.folder / name if "/" in name or not name.startswith("best") else run.folder / "checkpoints" / name
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask, name
     summary = [line for line in run.process.stdout.splitlines() if line.startswith("val_acc=")]
     assert len(summary) == 1 and str(run.folder) in summary[0]
 
@@ -64,12 +76,19 @@ def stop_after_first_checkpoint(folder, sent: signal.Signals, cwd):
 
 
 @pytest.mark.slow
-def test_killed_run_resumes_to_the_same_result(train, tmp_path):
+def test_killed_run_keeps_its_last_epoch_and_resumes_to_the_same_result(train, tmp_path):
     whole = train(*SYNTHETIC, name="whole")
-    last = stop_after_first_checkpoint(tmp_path / "killed", signal.SIGKILL, tmp_path)
-    epoch = torch.load(last, weights_only=True)["epoch"]
-    assert epoch < 3
+    folder = tmp_path / "killed"
+    script = [sys.executable, str(Path(__file__).parent / "killed_after_epoch.py"), "2"]
+    process = subprocess.run([*script, *command(folder, *SYNTHETIC)[2:]], cwd=tmp_path, capture_output=True)
+    assert process.returncode == -signal.SIGKILL, process.stderr.decode()[-2000:]
+    last = folder / "checkpoints" / "last.ckpt"
+    assert torch.load(last, weights_only=True)["epoch"] == 1  # epochs 1 and 2 (Lightning's 0 and 1) finished
     resumed = train(*SYNTHETIC, f"ckpt_path={last}", name="resumed")
+    trained = [
+        row["epochs"] for row in csv.DictReader((resumed.folder / "logs" / "metrics.csv").open()) if row["epochs"]
+    ]
+    assert trained == ["3.0", "4.0"]  # only the remaining epochs
     assert resumed.metrics["epochs"] == whole.metrics["epochs"] == 4
     for name in ("val_acc", "val_loss"):
         assert resumed.metrics[name] == pytest.approx(whole.metrics[name], abs=1e-6)
@@ -108,14 +127,20 @@ def test_bad_input_stops_before_training_naming_key_and_value(train, tmp_path):
     foreign = train(f"ckpt_path={other}", check=False)
     assert foreign.process.returncode == 1
     assert f"ckpt_path={other} does not belong to this model" in foreign.output
-    for run in (missing, no_ckpt, foreign):
-        assert not (run.folder / "checkpoints").exists()
+    gn = train("norm=gn", "norm.num_groups=3", check=False)
+    assert gn.process.returncode == 1
+    assert gn.process.stderr.startswith("Error: cannot build model=simple_cnn with conv=")
+    assert "num_groups=3 does not divide the 32 channels" in gn.output
+    for run in (missing, no_ckpt, foreign, gn):
+        assert "Traceback" not in run.output and "HYDRA_FULL_ERROR" not in run.output
+        assert not run.folder.exists()  # a run that never started leaves no output folder
 
 
 def test_non_finite_loss_stops_naming_the_step(train):
     run = train("optim.lr=1e12", "trainer.max_epochs=3", check=False)
     assert run.process.returncode == 1
     assert "training stopped: the training loss became" in run.output and "at step" in run.output
+    assert "(epoch 1)" in run.output and "Traceback" not in run.output
 
 
 def test_folder_data_through_the_command_line(train, tmp_path):
@@ -138,3 +163,23 @@ def test_ddp_without_gpus_and_too_many_devices_say_what_to_do(train):
         assert gpu.process.returncode == 1 and "this machine has no GPU; use trainer=ddp_cpu" in gpu.output
     many = train("trainer=ddp_cpu", "trainer.devices=512", check=False)
     assert many.process.returncode == 1 and "trainer.devices=512: this machine has" in many.output
+
+
+def test_the_progress_bar_counts_epochs_from_one():
+    from types import SimpleNamespace
+
+    from toolkit.training.trainer import EpochProgressBar
+
+    bar = EpochProgressBar()
+    bar._trainer = SimpleNamespace(max_epochs=3)
+    assert bar._get_train_description(2).strip() == "Epoch 3/3"
+
+
+def test_errors_that_are_bugs_keep_their_traceback(compose_config, monkeypatch):
+    import importlib
+
+    from toolkit import cli
+
+    monkeypatch.setattr(importlib.import_module("toolkit.training"), "run", lambda cfg: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        cli.task(compose_config())

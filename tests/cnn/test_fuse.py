@@ -56,3 +56,14 @@ def test_bn_before_conv_or_not_adjacent_is_left_alone():
     gn = ConvModule(3, 4, 1, norm_cfg=dict(type="GN", num_groups=2))
     fuse_conv_bn(gn)
     assert isinstance(gn.gn, nn.GroupNorm)
+
+
+def test_fusing_a_module_in_training_mode_warns_and_gives_eval_outputs():
+    model = trained_bn(nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.BatchNorm2d(4))).train()
+    x = torch.randn(2, 3, 8, 8)
+    expected = model.eval()(x)
+    model.train()
+    with pytest.warns(UserWarning, match=r"fuse_conv_bn folded BN layers in training mode \(1\)"):
+        fuse_conv_bn(model)
+    assert isinstance(model[1], nn.Identity) and isinstance(model[3], nn.BatchNorm2d)
+    torch.testing.assert_close(model.eval()(x), expected, atol=1e-5, rtol=1e-5)

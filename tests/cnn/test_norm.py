@@ -86,3 +86,20 @@ def test_syncbn_works_on_cpu_in_one_process():
     x = torch.randn(4, 3, 5, 5)
     expected = nn.functional.batch_norm(x, None, None, training=True)
     torch.testing.assert_close(layer(x), expected)
+
+
+@pytest.mark.parametrize(
+    ("cfg", "message"),
+    [
+        (dict(type="GN", num_groups=-2), "GN: num_groups must be a positive int dividing the channels, got -2"),
+        (dict(type="GN", num_groups=0), "got 0"),
+        (dict(type="GN", num_groups=2.0), "got 2.0"),
+        (dict(type="GN", num_groups=True), "got True"),
+        (dict(type="BN", eps=-1), "BN: eps must be a number above 0, got -1"),
+        (dict(type="BN", eps=0), "got 0"),
+        (dict(type="IN", momentum=2), "IN: momentum must be a number in"),
+    ],
+)
+def test_bad_norm_arguments_are_refused_naming_the_key(cfg, message):
+    with pytest.raises(ValueError, match=message):
+        build_norm_layer(cfg, 8)

@@ -165,3 +165,27 @@ def test_pretrained_with_prefix_loads_only_that_part(tmp_path, caplog):
         initialize(mismatched, dict(type="Pretrained", checkpoint=str(path), prefix="backbone."))
     assert "unexpected keys in the source state_dict: weight, bias" in caplog.text
     assert "missing keys in the source state_dict: feat.weight, feat.bias, reg.weight" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("bad", "error", "message"),
+    [
+        (dict(type="Constant", val="abc"), TypeError, "val must be a number, got str: 'abc'"),
+        (dict(type="Normal", std=-1), ValueError, "std must be above 0, got -1"),
+        (dict(type="Normal", mean=float("nan")), ValueError, "mean must be a finite number"),
+        (dict(type="Uniform", a=1, b=0), ValueError, "a must not exceed b"),
+        (dict(type="Xavier", gain=0), ValueError, "gain must be above 0"),
+        (dict(type="Constant", val=1, bias="x"), TypeError, "bias must be a number"),
+        (dict(type="Constant", val=1, layer=[{}]), TypeError, "layer must be a class name or a list of class names"),
+        (dict(type="Constant", val=1, override=5), TypeError, "override must be a dict or a list of dicts, got int: 5"),
+        (dict(type="Constant", val=1, override=dict(name=0, type="Constant", val=2)), TypeError, "got 0"),
+        (dict(type="Constant", val=1, override=dict(name="", type="Constant", val=2)), TypeError, "got ''"),
+    ],
+)
+def test_bad_values_are_refused_before_any_weight_is_written(bad, error, message):
+    model = FooNet()
+    before = {name: tensor.clone() for name, tensor in model.state_dict().items()}
+    with pytest.raises(error, match=message):
+        initialize(model, [dict(type="Constant", layer=["Conv1d", "Conv2d", "Linear"], val=3.0), bad])
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(tensor, before[name]), name

@@ -1,6 +1,7 @@
 """Checkpoints: reading them safely, loading them into modules, and where they come from."""
 
-from .io import CheckpointError, read_checkpoint
+from .errors import CheckpointError, CheckpointMismatchError
+from .io import read_checkpoint
 from .load import load_checkpoint
 from .model_zoo import get_model_zoo_urls
 from .paths import toolkit_home
@@ -10,6 +11,7 @@ from .state_dict import LoadResult, extract_state_dict, load_state_dict
 __all__ = [
     "CHECKPOINT_LOADERS",
     "CheckpointError",
+    "CheckpointMismatchError",
     "LoadResult",
     "extract_state_dict",
     "get_model_zoo_urls",

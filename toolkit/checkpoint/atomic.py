@@ -1,21 +1,77 @@
-"""Writing a file so that readers see either the old file or the complete new one, never half of it."""
+"""Writing a file so that readers see either the old file or the complete new one, never half of it.
+
+The new content goes to a temporary file beside the target, `.<name>.<host>.<pid>.<random>.part`,
+created with the user's umask like any other file, and renamed over the target when complete. A
+writer killed half way leaves its temporary file behind; the next write of the same target removes
+it once its writer is gone (same host, no such process) or a day old (another host).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
+import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
+
+PART_SUFFIX = ".part"
+FOREIGN_PART_AGE_S = 24 * 3600
+
+
+def _host() -> str:
+    return socket.gethostname().replace(".", "_") or "host"
+
+
+def _is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _is_stale(part: Path, host: str) -> bool:
+    """Whether a temporary file's writer is gone: by its pid on this host, by its age elsewhere."""
+    fields = part.name[: -len(PART_SUFFIX)].rsplit(".", 3)
+    if len(fields) != 4 or not fields[2].isdigit():
+        return False
+    if fields[1] == host:
+        return not _is_running(int(fields[2]))
+    try:
+        return time.time() - part.stat().st_mtime > FOREIGN_PART_AGE_S
+    except FileNotFoundError:
+        return False
+
+
+def remove_stale_parts(target: Path) -> list[Path]:
+    """Remove the temporary files that killed writers of `target` left; returns them.
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / f'.w.pth.{_host()}.999999999.ab{PART_SUFFIX}').write_bytes(b'half')
+    >>> [path.name.startswith('.w.pth.') for path in remove_stale_parts(folder / 'w.pth')]
+    [True]
+    """
+    host = _host()
+    stale = [part for part in target.parent.glob(f".{target.name}.*{PART_SUFFIX}") if _is_stale(part, host)]
+    for part in stale:
+        with contextlib.suppress(FileNotFoundError):
+            part.unlink()
+    return stale
 
 
 @contextlib.contextmanager
 def atomic_file(target: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[Any]]:
     """A temporary file beside `target` that replaces it only when the block completes.
 
-    If the block raises (or the process dies), `target` is untouched and no partial file remains
-    under its name.
+    If the block raises, `target` is untouched and no partial file remains; if the process dies,
+    the next write of `target` removes what it left. The file gets the user's umask (0644 under
+    umask 022), as `open` would give it.
 
     >>> import tempfile
     >>> path = Path(tempfile.mkdtemp()) / 'notes.txt'
@@ -26,7 +82,9 @@ def atomic_file(target: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    remove_stale_parts(target)
+    partial = target.parent / f".{target.name}.{_host()}.{os.getpid()}.{secrets.token_hex(4)}{PART_SUFFIX}"
+    handle = os.open(partial, os.O_CREAT | os.O_EXCL | os.O_RDWR | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(handle, mode) as file:
             yield file

@@ -1,56 +1,95 @@
-"""Downloading a checkpoint into the cache: atomic, hash-checked, with a progress bar on a terminal.
+"""Downloading a checkpoint into the cache: atomic, checked, with a progress bar on a terminal.
 
-A download goes to a temporary file in the cache folder and is renamed into place only once it is
-complete and, where the file name carries a hash (`name-<sha256 prefix>.ext`), matches it.
+A URL is cached under `$TOOLKIT_HOME/checkpoints/<host>-<hash of the URL>/<file name>`, so two
+URLs with the same file name never share a file. A download goes to a temporary file beside it
+and is renamed into place only once it is complete: as long as the server's Content-Length says,
+a checkpoint that parses (a torch zip file whose records pass their CRC check, a legacy torch file,
+or safetensors), and, where the file name carries a hash (`name-<sha256 prefix>.ext`), matching it.
+
+Two environment variables bound the network: `TOOLKIT_DOWNLOAD_TIMEOUT` (seconds to wait for
+each read, default 30) and `TOOLKIT_DOWNLOAD_DEADLINE` (seconds for the whole download, default
+3600).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
+import math
 import os
 import re
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any, BinaryIO
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 from .atomic import atomic_file
-from .io import CheckpointError
+from .errors import CheckpointError
+from .formats import check_complete
 from .paths import checkpoint_cache
 
-HASH_IN_NAME = re.compile(r"-([0-9a-f]{6,64})\.")
+HASH_IN_NAME = re.compile(r"-([0-9a-f]{6,64})\.", re.IGNORECASE)
+UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 CHUNK = 1 << 20
-DEFAULT_TIMEOUT = 30.0
+LIMITS = {"TOOLKIT_DOWNLOAD_TIMEOUT": 30.0, "TOOLKIT_DOWNLOAD_DEADLINE": 3600.0}
 
 
 def hash_prefix(filename: str) -> str | None:
-    """The SHA256 prefix that a file name carries, torch.hub style.
+    """The SHA256 prefix that a file name carries, torch.hub style, in lower case.
 
-    >>> hash_prefix('resnet18-f37072fd.pth'), hash_prefix('model_b_ab3ef2c.pth')
-    ('f37072fd', None)
+    >>> hash_prefix('resnet18-f37072fd.pth'), hash_prefix('lin-FBF39488.pth'), hash_prefix('model_b_ab3ef2c.pth')
+    ('f37072fd', 'fbf39488', None)
     """
     match = HASH_IN_NAME.search(filename)
-    return match.group(1) if match else None
+    return match.group(1).lower() if match else None
+
+
+def _seconds(variable: str) -> float:
+    """A positive, finite number of seconds from the environment, or its default."""
+    value = os.environ.get(variable)
+    if not value:
+        return LIMITS[variable]
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise CheckpointError(f"{variable} must be a positive, finite number of seconds, got {value!r}")
+    return seconds
 
 
 def download_timeout() -> float:
-    """Seconds to wait on the network: `$TOOLKIT_DOWNLOAD_TIMEOUT`, default 30."""
-    value = os.environ.get("TOOLKIT_DOWNLOAD_TIMEOUT")
-    try:
-        return float(value) if value else DEFAULT_TIMEOUT
-    except ValueError:
-        raise CheckpointError(f"TOOLKIT_DOWNLOAD_TIMEOUT must be a number of seconds, got {value!r}") from None
+    """Seconds to wait for each read from the network: `$TOOLKIT_DOWNLOAD_TIMEOUT`, default 30."""
+    return _seconds("TOOLKIT_DOWNLOAD_TIMEOUT")
+
+
+def download_deadline() -> float:
+    """Seconds a whole download may take: `$TOOLKIT_DOWNLOAD_DEADLINE`, default 3600."""
+    return _seconds("TOOLKIT_DOWNLOAD_DEADLINE")
+
+
+def cache_path(url: str) -> Path:
+    """Where `url` is cached: a folder of its own (host and URL hash), then its file name.
+
+    >>> cache_path('https://example.com/models/net-0123abcd.pth').relative_to(checkpoint_cache()).as_posix()
+    'example.com-bdb9754c4fc9/net-0123abcd.pth'
+    """
+    parsed = urlparse(url)
+    name = unquote(os.path.basename(parsed.path))
+    if not name or name in (".", "..") or not UNSAFE_IN_NAME.sub("", name).strip("."):
+        raise CheckpointError(f"cannot tell a file name from the URL {url!r}")
+    host = UNSAFE_IN_NAME.sub("_", parsed.netloc) or "local"
+    key = hashlib.sha256(url.encode()).hexdigest()[:12]
+    return checkpoint_cache() / f"{host}-{key}" / UNSAFE_IN_NAME.sub("_", name)
 
 
 def cached_download(url: str) -> Path:
     """The cached file for `url`, downloaded first if it is not in the cache yet."""
-    name = os.path.basename(urlparse(url).path)
-    if not name:
-        raise CheckpointError(f"cannot tell a file name from the URL {url!r}")
-    target = checkpoint_cache() / name
+    target = cache_path(url)
     if not target.is_file():
         download(url, target)
     return target
@@ -58,7 +97,14 @@ def cached_download(url: str) -> Path:
 
 def download(url: str, target: Path) -> None:
     """Fetch `url` into `target`, atomically; any failure leaves nothing under `target`'s name."""
-    with atomic_file(target) as file:
+    with contextlib.ExitStack() as stack:
+        try:
+            file = stack.enter_context(atomic_file(target, "w+b"))
+        except OSError as error:
+            raise CheckpointError(
+                f"cannot write the download of {url} to {str(target.parent)!r} "
+                f"(TOOLKIT_HOME must be a writable folder): {error}"
+            ) from error
         digest = _fetch(url, file)
         expected = hash_prefix(target.name)
         if expected and not digest.startswith(expected):
@@ -66,21 +112,31 @@ def download(url: str, target: Path) -> None:
                 f"download of {url} failed its hash check: the file's SHA256 is {digest}, "
                 f"its name says it starts with {expected}"
             )
+        file.flush()
+        file.seek(0)
+        check_complete(file, f"the download of {url}")
 
 
 def _fetch(url: str, file: BinaryIO) -> str:
     """Stream `url` into `file`; returns the SHA256 hex digest of the bytes."""
     digest = hashlib.sha256()
+    timeout, deadline = download_timeout(), download_deadline()
+    give_up = time.monotonic() + deadline
     try:
-        with urllib.request.urlopen(url, timeout=download_timeout()) as response:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
             total = int(response.headers.get("Content-Length") or 0)
             received = 0
             with _progress(total, os.path.basename(urlparse(url).path)) as bar:
-                while chunk := response.read(CHUNK):
+                while chunk := response.read1(CHUNK):
                     file.write(chunk)
                     digest.update(chunk)
                     received += len(chunk)
                     bar.update(len(chunk))
+                    if time.monotonic() > give_up:
+                        raise CheckpointError(
+                            f"download of {url} took longer than TOOLKIT_DOWNLOAD_DEADLINE={deadline:g}s "
+                            f"({received} bytes received)"
+                        )
             if total and received != total:
                 raise CheckpointError(f"download of {url} was cut off after {received} of {total} bytes")
     except urllib.error.HTTPError as error:
@@ -88,9 +144,8 @@ def _fetch(url: str, file: BinaryIO) -> str:
     except urllib.error.URLError as error:
         raise CheckpointError(f"download of {url} failed: {error.reason}") from error
     except TimeoutError as error:
-        timeout = download_timeout()
-        raise CheckpointError(f"download of {url} timed out (TOOLKIT_DOWNLOAD_TIMEOUT={timeout}s)") from error
-    except (http.client.HTTPException, ConnectionError) as error:
+        raise CheckpointError(f"download of {url} timed out (TOOLKIT_DOWNLOAD_TIMEOUT={timeout:g}s)") from error
+    except (http.client.HTTPException, ConnectionError, ValueError) as error:
         raise CheckpointError(f"download of {url} failed: {type(error).__name__}: {error}") from error
     return digest.hexdigest()
 

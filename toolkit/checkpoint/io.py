@@ -1,5 +1,8 @@
 """Reading a checkpoint file into a dict: torch files (safe by default) and safetensors.
 
+The format is told from the file's first bytes, not its name; anything else is refused with a
+CheckpointError that says what the file holds.
+
 >>> import tempfile, torch, os
 >>> path = os.path.join(tempfile.mkdtemp(), 'w.pth')
 >>> torch.save({'weight': torch.ones(2)}, path)
@@ -12,15 +15,63 @@ from __future__ import annotations
 import os
 import pickle
 import zipfile
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
 
-MapLocation = str | torch.device | dict[str, str] | Any
+from .errors import CheckpointError
+from .formats import SAFETENSORS, ZIP, check_storage_records, not_a_checkpoint, sniff_format
+
+MapLocation = str | torch.device | dict[str, str] | Callable[..., Any] | None
+
+__all__ = ["CheckpointError", "MapLocation", "check_map_location", "checkpoint_path", "read_checkpoint"]
 
 
-class CheckpointError(RuntimeError):
-    """A checkpoint could not be read, fetched or loaded; the message says which and why."""
+def checkpoint_path(path: Any) -> str:
+    """`path` as a string, once it names a non-empty regular file; otherwise the error says why.
+
+    >>> checkpoint_path(None)
+    Traceback (most recent call last):
+    TypeError: a checkpoint file name must be a str or os.PathLike, got NoneType: None
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"a checkpoint file name must be a str or os.PathLike, got {type(path).__name__}: {path!r}")
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise CheckpointError(f"checkpoint file {path!r} is a directory, not a file")
+    if not os.path.exists(path):
+        raise CheckpointError(f"checkpoint file {path!r} does not exist")
+    if not os.path.isfile(path):
+        raise CheckpointError(f"checkpoint file {path!r} is not a regular file")
+    if os.path.getsize(path) == 0:
+        raise CheckpointError(f"checkpoint file {path!r} is empty (0 bytes)")
+    return path
+
+
+def check_map_location(map_location: MapLocation) -> None:
+    """Raise unless `map_location` is None, a device, a device name, a dict of names, or a callable.
+
+    >>> check_map_location('gpu0')
+    Traceback (most recent call last):
+    toolkit.checkpoint.errors.CheckpointError: map_location='gpu0' is not a device: ...
+    """
+    if map_location is None or callable(map_location) or isinstance(map_location, torch.device):
+        return
+    if isinstance(map_location, Mapping):
+        names = list(map_location.keys()) + list(map_location.values())
+    elif isinstance(map_location, str):
+        names = [map_location]
+    else:
+        raise TypeError(
+            "map_location must be None, a torch.device, a device name, a dict or a callable, "
+            f"got {type(map_location).__name__}: {map_location!r}"
+        )
+    for name in names:
+        try:
+            torch.device(name)
+        except (RuntimeError, TypeError) as error:
+            raise CheckpointError(f"map_location={map_location!r} is not a device: {error}") from None
 
 
 def _safetensors_device(map_location: MapLocation) -> str:
@@ -30,24 +81,26 @@ def _safetensors_device(map_location: MapLocation) -> str:
 
 
 def read_checkpoint(path: str | os.PathLike[str], map_location: MapLocation = None, weights_only: bool = True) -> Any:
-    """Read a `.safetensors` file or a torch file (memory-mapped where its format allows).
+    """Read a `.safetensors` file or a torch file (a safe zip file memory-mapped).
 
     Torch files are read with `weights_only=True` unless the caller passes `weights_only=False`
     for a file it trusts: a pickle that would run code is refused with a CheckpointError.
     """
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise CheckpointError(f"checkpoint file {path!r} does not exist")
-    if path.endswith(".safetensors"):
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
-
-        try:
-            return load_file(path, device=_safetensors_device(map_location))
-        except (SafetensorError, OSError, ValueError) as error:
-            raise CheckpointError(f"cannot read safetensors file {path!r}: {error}") from error
+    path = checkpoint_path(path)
+    check_map_location(map_location)
+    with open(path, "rb") as file:
+        kind = sniff_format(file)
+        if kind is None:
+            raise not_a_checkpoint(f"checkpoint file {path!r}", file)
+    if kind == SAFETENSORS:
+        return _read_safetensors(path, map_location)
+    mmap = kind == ZIP and weights_only
     try:
-        return torch.load(path, map_location=map_location, weights_only=weights_only, mmap=zipfile.is_zipfile(path))
+        if mmap:
+            check_storage_records(path)
+        return torch.load(path, map_location=map_location, weights_only=weights_only, mmap=mmap)
+    except CheckpointError as error:
+        raise CheckpointError(f"checkpoint file {path!r} is corrupt: {error}") from error
     except pickle.UnpicklingError as error:
         unsafe = [line.strip() for line in str(error).splitlines() if "global" in line.lower()]
         if weights_only and unsafe:
@@ -55,6 +108,20 @@ def read_checkpoint(path: str | os.PathLike[str], map_location: MapLocation = No
                 f"refused to load {path!r}: it holds Python objects whose unpickling could run code "
                 f"({unsafe[0]}). If you trust this file, pass weights_only=False"
             ) from error
-        raise CheckpointError(f"checkpoint file {path!r} is truncated or corrupt: {error}") from error
-    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as error:
-        raise CheckpointError(f"checkpoint file {path!r} is truncated or corrupt: {error}") from error
+        raise CheckpointError(f"checkpoint file {path!r} is corrupt: {error}") from error
+    except (EOFError, zipfile.BadZipFile) as error:
+        raise CheckpointError(
+            f"checkpoint file {path!r} is truncated or corrupt: {error or type(error).__name__}"
+        ) from error
+    except Exception as error:
+        raise CheckpointError(f"cannot read the checkpoint file {path!r}: {type(error).__name__}: {error}") from error
+
+
+def _read_safetensors(path: str, map_location: MapLocation) -> dict[str, torch.Tensor]:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(path, device=_safetensors_device(map_location))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as error:
+        raise CheckpointError(f"cannot read safetensors file {path!r}: {error}") from error

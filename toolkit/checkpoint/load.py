@@ -18,7 +18,8 @@ from typing import Any
 
 from torch import nn
 
-from .io import CheckpointError, MapLocation
+from .errors import CheckpointError
+from .io import MapLocation
 from .sources import load_from_source
 from .state_dict import extract_state_dict, load_state_dict, select_prefix
 from .state_dict import revise_keys as apply_key_rules
@@ -44,7 +45,7 @@ def load_checkpoint(
     safe loading for a file you trust.
     """
     checkpoint = load_from_source(filename, map_location=map_location, weights_only=weights_only)
-    state_dict = apply_key_rules(extract_state_dict(checkpoint), revise_keys)
+    state_dict = apply_key_rules(extract_state_dict(checkpoint), revise_keys, strict=strict)
     if prefix is not None:
         state_dict = select_prefix(state_dict, prefix)
         if not state_dict:

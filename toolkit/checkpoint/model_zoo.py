@@ -12,17 +12,18 @@ import json
 import warnings
 from pathlib import Path
 
-from .io import CheckpointError
+from .errors import CheckpointError
 from .paths import toolkit_home
 
 TABLES = Path(__file__).parent / "tables"
 USER_TABLE_NAMES = ("open_mmlab.json", "open-mmlab.json")
+ZOO_SCHEMES = ("open-mmlab://", "openmmlab://")
 
 
 def _read_table(path: Path) -> dict[str, str]:
     try:
-        table = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as error:
+        table = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise CheckpointError(f"cannot read the model-zoo table {str(path)!r}: {error}") from error
     if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
         raise CheckpointError(f"the model-zoo table {str(path)!r} must map names to URL or path strings")
@@ -50,20 +51,33 @@ def _unknown(name: str, scheme: str, table: dict[str, str]) -> CheckpointError:
 
 
 def resolve_open_mmlab(name: str, scheme: str = "open-mmlab://") -> str:
-    """The URL or local path of a model-zoo name; MMCV's deprecated names warn and map to new ones.
+    """The source of a model-zoo name: a URL, another scheme's name, or a path under `$TOOLKIT_HOME`.
+
+    MMCV's deprecated names warn and map to new ones; an entry that names another model-zoo entry
+    (`open-mmlab://other`) is followed, and a loop of such entries is an error.
 
     >>> resolve_open_mmlab('msra/hrnetv2_w32')
     'https://download.openmmlab.com/pretrain/third_party/hrnetv2_w32-dc9eeb4f.pth'
     """
     deprecated = _read_table(TABLES / "deprecated.json")
-    if name in deprecated:
-        warnings.warn(f"{scheme}{name} is deprecated in favor of {scheme}{deprecated[name]}", DeprecationWarning, 2)
-        name = deprecated[name]
     urls = get_model_zoo_urls()
-    if name not in urls:
-        raise _unknown(name, scheme, urls)
-    entry = urls[name]
-    if entry.startswith(("http://", "https://")):
+    seen: list[str] = []
+    while True:
+        if name in deprecated:
+            warnings.warn(f"{scheme}{name} is deprecated in favor of {scheme}{deprecated[name]}", DeprecationWarning, 2)
+            name = deprecated[name]
+        if name in seen:
+            chain = " -> ".join(f"{scheme}{step}" for step in [*seen, name])
+            raise CheckpointError(f"the model-zoo entries form a loop: {chain}")
+        seen.append(name)
+        if name not in urls:
+            raise _unknown(name, scheme, urls)
+        entry = urls[name]
+        inner = next((prefix for prefix in ZOO_SCHEMES if entry.startswith(prefix)), None)
+        if inner is None:
+            break
+        name, scheme = entry[len(inner) :], inner
+    if "://" in entry:
         return entry
     return str(toolkit_home() / entry)
 

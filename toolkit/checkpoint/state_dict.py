@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 import re
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 import torch
 from torch import nn
 
-from .io import CheckpointError
+from .errors import CheckpointError, CheckpointMismatchError
 
 LIGHTNING_PREFIX = "net."
 
@@ -31,12 +32,18 @@ class LoadResult(NamedTuple):
     def message(self) -> str:
         parts = []
         if self.unexpected_keys:
-            parts.append(f"unexpected keys in the source state_dict: {', '.join(self.unexpected_keys)}")
+            parts.append(f"unexpected keys in the source state_dict: {_listed(self.unexpected_keys)}")
         if self.missing_keys:
-            parts.append(f"missing keys in the source state_dict: {', '.join(self.missing_keys)}")
+            parts.append(f"missing keys in the source state_dict: {_listed(self.missing_keys)}")
         if self.mismatched_keys:
-            parts.append(f"size mismatch: {', '.join(self.mismatched_keys)}")
+            parts.append(f"size mismatch: {_listed(self.mismatched_keys)}")
         return "\n".join(parts)
+
+
+def _listed(keys: list[str], shown: int = 12) -> str:
+    """The first `shown` keys, and how many more there are."""
+    more = f" (+{len(keys) - shown} more)" if len(keys) > shown else ""
+    return ", ".join(keys[:shown]) + more
 
 
 def _unwrap(module: nn.Module) -> nn.Module:
@@ -64,12 +71,20 @@ def load_state_dict(
     with `strict=True` any of them raises a CheckpointError that lists them.
     """
     module = _unwrap(module)
+    check_keys(state_dict)
     own = module.state_dict()
     mismatched = {
         key: f"{key} (checkpoint {tuple(value.shape)}, model {tuple(own[key].shape)})"
         for key, value in state_dict.items()
         if key in own and isinstance(value, torch.Tensor) and value.shape != own[key].shape
     }
+    mismatched.update(
+        {
+            key: f"{key} (checkpoint holds a {type(value).__name__}, not a tensor)"
+            for key, value in state_dict.items()
+            if key in own and isinstance(own[key], torch.Tensor) and not isinstance(value, torch.Tensor)
+        }
+    )
     fitting = {key: value for key, value in state_dict.items() if key not in mismatched}
     incompatible = module.load_state_dict(fitting, strict=False)
     result = LoadResult(
@@ -79,11 +94,23 @@ def load_state_dict(
     )
     if any(result):
         if strict:
-            raise CheckpointError(f"the checkpoint does not fit {type(module).__name__}:\n{result.message()}")
+            raise CheckpointMismatchError(f"the checkpoint does not fit {type(module).__name__}:\n{result.message()}")
         log = _get_logger(logger)
         if log is not None:
             log.warning("loading into %s:\n%s", type(module).__name__, result.message())
     return result
+
+
+def check_keys(state_dict: Mapping[Any, Any]) -> None:
+    """Raise a CheckpointError unless every key of `state_dict` is a string.
+
+    >>> check_keys({0: torch.zeros(1)})
+    Traceback (most recent call last):
+    toolkit.checkpoint.errors.CheckpointError: a state dict's keys must be strings, got 0 (int)
+    """
+    for key in state_dict:
+        if not isinstance(key, str):
+            raise CheckpointError(f"a state dict's keys must be strings, got {key!r} ({type(key).__name__})")
 
 
 def extract_state_dict(checkpoint: Any) -> dict[str, torch.Tensor]:
@@ -113,14 +140,38 @@ def select_prefix(state_dict: Mapping[str, Any], prefix: str) -> dict[str, Any]:
     return {key[len(prefix) :]: value for key, value in state_dict.items() if key.startswith(prefix)}
 
 
-def revise_keys(state_dict: Mapping[str, Any], rules: Iterable[tuple[str, str]]) -> dict[str, Any]:
+def revise_keys(
+    state_dict: Mapping[str, Any], rules: Iterable[tuple[str, str]], strict: bool = False
+) -> dict[str, Any]:
     """Rename keys by regex substitution rules, applied in turn.
+
+    Two keys renamed to one name are an error with `strict`, otherwise a warning (the later wins).
 
     >>> revise_keys({'module.conv.weight': 1}, [(r'^module\\.', '')])
     {'conv.weight': 1}
     """
+    check_keys(state_dict)
     revised = dict(state_dict)
-    for pattern, replacement in rules:
-        compiled = re.compile(pattern)
-        revised = {compiled.sub(replacement, key): value for key, value in revised.items()}
+    for rule in rules:
+        compiled, replacement = _compile_rule(rule)
+        renamed: dict[str, Any] = {}
+        sources: dict[str, str] = {}
+        for key, value in revised.items():
+            new_key = compiled.sub(replacement, key)
+            if new_key in renamed:
+                message = f"revise_keys rule {rule!r} maps both {sources[new_key]!r} and {key!r} to {new_key!r}"
+                if strict:
+                    raise CheckpointError(message)
+                warnings.warn(f"{message}; {key!r} is kept", stacklevel=2)
+            renamed[new_key], sources[new_key] = value, key
+        revised = renamed
     return revised
+
+
+def _compile_rule(rule: Any) -> tuple[re.Pattern[str], str]:
+    if not (isinstance(rule, (tuple, list)) and len(rule) == 2 and all(isinstance(part, str) for part in rule)):
+        raise TypeError(f"each revise_keys rule must be a (pattern, replacement) pair of strings, got {rule!r}")
+    try:
+        return re.compile(rule[0]), rule[1]
+    except re.error as error:
+        raise CheckpointError(f"revise_keys pattern {rule[0]!r} is not a valid regular expression: {error}") from None

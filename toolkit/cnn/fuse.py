@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import warnings
 
 import torch
 from torch import nn
@@ -51,28 +52,39 @@ def fuse_conv_and_bn(conv: nn.Conv2d, norm: _BatchNorm) -> nn.Conv2d:
 def fuse_conv_bn(module: nn.Module) -> nn.Module:
     """Fold, in place, every BN that directly follows a conv in a `ConvModule` or an `nn.Sequential`.
 
-    The BN is replaced by `nn.Identity`; returns `module`. Eval-mode outputs are unchanged.
+    The BN is replaced by `nn.Identity`; returns `module`. Eval-mode outputs are unchanged. Fusing
+    always folds the BN's running statistics, i.e. its eval-mode behaviour: on a module in training
+    mode it still fuses (as MMCV does, and as ported scripts that call `model.eval()` later expect),
+    but warns that training-mode outputs change.
     """
-    if isinstance(module, ConvModule):
-        _fuse_conv_module(module)
-    elif isinstance(module, nn.Sequential):
-        _fuse_sequential(module)
-    for child in module.children():
-        fuse_conv_bn(child)
+    in_training = _fuse_tree(module, "")
+    if in_training:
+        shown = ", ".join(in_training[:3]) + (" ..." if len(in_training) > 3 else "")
+        warnings.warn(
+            f"fuse_conv_bn folded BN layers in training mode ({shown}); the fused convs compute the BN's "
+            "eval-mode output (running statistics): call model.eval() before fusing to silence this",
+            stacklevel=2,
+        )
     return module
 
 
-def _fuse_conv_module(module: ConvModule) -> None:
-    order = module.order
-    if module.norm_name and order.index("norm") == order.index("conv") + 1 and can_fuse(module.conv, module.norm):
-        module.conv = fuse_conv_and_bn(module.conv, module.norm)
-        module._modules[module.norm_name] = nn.Identity()
-
-
-def _fuse_sequential(module: nn.Sequential) -> None:
-    names = list(module._modules)
-    for conv_name, norm_name in itertools.pairwise(names):
+def _fuse_tree(module: nn.Module, prefix: str) -> list[str]:
+    """Fuse `module` and its descendants; returns the names of the training-mode BNs folded."""
+    pairs = []
+    if isinstance(module, ConvModule):
+        order = module.order
+        if module.norm_name and order.index("norm") == order.index("conv") + 1:
+            pairs.append(("conv", module.norm_name))
+    elif isinstance(module, nn.Sequential):
+        pairs.extend(itertools.pairwise(module._modules))
+    in_training = []
+    for conv_name, norm_name in pairs:
         conv, norm = module._modules[conv_name], module._modules[norm_name]
         if can_fuse(conv, norm):
+            if norm.training:
+                in_training.append(prefix + norm_name)
             module._modules[conv_name] = fuse_conv_and_bn(conv, norm)
             module._modules[norm_name] = nn.Identity()
+    for name, child in module.named_children():
+        in_training += _fuse_tree(child, f"{prefix}{name}.")
+    return in_training

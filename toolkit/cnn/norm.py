@@ -67,6 +67,22 @@ def infer_abbr(class_type: type) -> str:
     return "norm_layer"
 
 
+def check_norm_args(label: str, cfg: Mapping[str, Any]) -> None:
+    """Raise ValueError, naming the key, for an `eps` that is not above 0 or a `momentum` outside [0, 1].
+
+    >>> check_norm_args('BN', {'eps': -1})
+    Traceback (most recent call last):
+    ValueError: BN: eps must be a number above 0, got -1
+    """
+    eps, momentum = cfg.get("eps"), cfg.get("momentum")
+    if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not eps > 0:
+        raise ValueError(f"{label}: eps must be a number above 0, got {eps!r}")
+    if momentum is not None and (
+        isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum <= 1
+    ):
+        raise ValueError(f"{label}: momentum must be a number in [0, 1] (or None), got {momentum!r}")
+
+
 def build_norm_layer(cfg: Mapping[str, Any], num_features: int, postfix: int | str = "") -> tuple[str, nn.Module]:
     """Build a norm layer over `num_features` channels; returns `(abbreviation + postfix, layer)`.
 
@@ -80,13 +96,16 @@ def build_norm_layer(cfg: Mapping[str, Any], num_features: int, postfix: int | s
     abbr = infer_abbr(norm_layer)
     requires_grad = cfg_.pop("requires_grad", True)
     cfg_.setdefault("eps", 1e-5)
+    check_norm_args(label, cfg_)
     if issubclass(norm_layer, nn.GroupNorm):
         if "num_groups" not in cfg_:
             raise KeyError(
                 f"{label} needs 'num_groups' in its cfg (a divisor of the {num_features} channels), got {dict(cfg)!r}"
             )
         groups = cfg_["num_groups"]
-        if isinstance(groups, int) and groups > 0 and num_features % groups:
+        if isinstance(groups, bool) or not isinstance(groups, int) or groups <= 0:
+            raise ValueError(f"{label}: num_groups must be a positive int dividing the channels, got {groups!r}")
+        if num_features % groups:
             raise ValueError(f"{label}: num_groups={groups} does not divide the {num_features} channels")
         layer = construct(norm_layer, {"num_channels": num_features, **cfg_}, label)
     else:

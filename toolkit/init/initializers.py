@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import difflib
 import functools
+import math
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -48,18 +49,46 @@ def class_names(cls: type) -> frozenset[str]:
     return frozenset(klass.__name__ for klass in cls.__mro__)
 
 
+def number(name: str, value: Any, positive: bool = False) -> float:
+    """`value` once it is a real, finite number (and above 0 with `positive`); else a clear error.
+
+    >>> number('std', -1, positive=True)
+    Traceback (most recent call last):
+    ValueError: std must be above 0, got -1
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}: {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    if positive and value <= 0:
+        raise ValueError(f"{name} must be above 0, got {value!r}")
+    return value
+
+
+def ordered(lower: tuple[str, Any], upper: tuple[str, Any]) -> None:
+    """Raise ValueError unless the bound `lower` lies below `upper` (both numbers)."""
+    (low_name, low), (high_name, high) = lower, upper
+    if number(low_name, low) > number(high_name, high):
+        raise ValueError(f"{low_name} must not exceed {high_name}, got {low_name}={low!r}, {high_name}={high!r}")
+
+
+def layer_names(layer: Any) -> list[str]:
+    """The class names an initializer applies to: a str or a list of non-empty str."""
+    names = [layer] if isinstance(layer, str) else layer if isinstance(layer, (list, tuple)) else None
+    if names is None or not all(isinstance(name, str) and name for name in names):
+        raise TypeError(f"layer must be a class name or a list of class names, got {type(layer).__name__}: {layer!r}")
+    return list(names)
+
+
 class BaseInit:
     """An initializer of the layers named in `layer` (or of every submodule with `wholemodule`)."""
 
     def __init__(self, *, bias: float = 0, bias_prob: float | None = None, layer: str | Sequence[str] | None = None):
-        if not isinstance(bias, (int, float)):
-            raise TypeError(f"bias must be a number, got {type(bias).__name__}: {bias!r}")
+        number("bias", bias)
         if bias_prob is not None and not isinstance(bias_prob, float):
             raise TypeError(f"bias_prob must be a float, got {type(bias_prob).__name__}: {bias_prob!r}")
-        if layer is not None and not isinstance(layer, (str, list, tuple)):
-            raise TypeError(f"layer must be a str or a list of str, got {type(layer).__name__}: {layer!r}")
         self.bias = bias_init_with_prob(bias_prob) if bias_prob is not None else bias
-        self.layer = [layer] if isinstance(layer, str) else list(layer or [])
+        self.layer = [] if layer is None else layer_names(layer)
         self.wholemodule = False
 
     def init_layer(self, module: nn.Module) -> None:
@@ -92,7 +121,7 @@ class ConstantInit(BaseInit):
 
     def __init__(self, val: float, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.val = val
+        self.val = number("val", val)
 
     def init_layer(self, module: nn.Module) -> None:
         constant_init(module, self.val, self.bias)
@@ -104,7 +133,7 @@ class XavierInit(BaseInit):
 
     def __init__(self, gain: float = 1, distribution: str = "normal", **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.gain = gain
+        self.gain = number("gain", gain, positive=True)
         self.distribution = distribution
         check_distribution(distribution)
 
@@ -118,8 +147,8 @@ class NormalInit(BaseInit):
 
     def __init__(self, mean: float = 0, std: float = 1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.mean = mean
-        self.std = std
+        self.mean = number("mean", mean)
+        self.std = number("std", std, positive=True)
 
     def init_layer(self, module: nn.Module) -> None:
         normal_init(module, self.mean, self.std, self.bias)
@@ -131,6 +160,9 @@ class TruncNormalInit(BaseInit):
 
     def __init__(self, mean: float = 0, std: float = 1, a: float = -2, b: float = 2, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        number("mean", mean)
+        number("std", std, positive=True)
+        ordered(("a", a), ("b", b))
         self.mean, self.std, self.a, self.b = mean, std, a, b
 
     def init_layer(self, module: nn.Module) -> None:
@@ -143,6 +175,7 @@ class UniformInit(BaseInit):
 
     def __init__(self, a: float = 0, b: float = 1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        ordered(("a", a), ("b", b))
         self.a, self.b = a, b
 
     def init_layer(self, module: nn.Module) -> None:
@@ -162,6 +195,7 @@ class KaimingInit(BaseInit):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        number("a", a)
         if mode not in ("fan_in", "fan_out"):
             raise ValueError(f"mode must be one of ('fan_in', 'fan_out'), got {mode!r}")
         self.a, self.mode, self.nonlinearity, self.distribution = a, mode, nonlinearity, distribution
@@ -185,6 +219,10 @@ class PretrainedInit:
     """Load a checkpoint into the module; with `prefix`, only the keys under it, stripped of it."""
 
     def __init__(self, checkpoint: str, prefix: str | None = None, map_location: Any = None) -> None:
+        if not isinstance(checkpoint, str) or not checkpoint:
+            raise TypeError(f"checkpoint must be a file name or URL, got {type(checkpoint).__name__}: {checkpoint!r}")
+        if prefix is not None and not isinstance(prefix, str):
+            raise TypeError(f"prefix must be a str, got {type(prefix).__name__}: {prefix!r}")
         self.checkpoint = checkpoint
         self.prefix = prefix
         self.map_location = map_location
@@ -207,6 +245,19 @@ def as_cfg_list(init_cfg: Any) -> list[dict[str, Any]]:
     return [to_plain_dict(init_cfg, "init_cfg")]
 
 
+def override_list(override: Any) -> list[Mapping[str, Any]]:
+    """An init cfg's `override`, a dict or a list of dicts, as a list.
+
+    >>> override_list(5)
+    Traceback (most recent call last):
+    TypeError: override must be a dict or a list of dicts, got int: 5
+    """
+    items = [override] if isinstance(override, Mapping) else override
+    if not isinstance(items, (list, tuple)) or not all(isinstance(item, Mapping) for item in items):
+        raise TypeError(f"override must be a dict or a list of dicts, got {type(override).__name__}: {override!r}")
+    return list(items)
+
+
 def _resolve_override(
     module: nn.Module, override: Mapping[str, Any], outer: dict[str, Any]
 ) -> tuple[str, nn.Module, dict[str, Any]]:
@@ -214,6 +265,8 @@ def _resolve_override(
     name = cfg.pop("name", None)
     if name is None:
         raise ValueError(f"an override needs a 'name' key (the child to initialize), got {dict(override)!r}")
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"an override's 'name' must be a child's name (a non-empty str), got {name!r}")
     if not cfg:
         cfg = dict(outer)
     elif "type" not in cfg:
@@ -254,7 +307,7 @@ def initialize(module: nn.Module, init_cfg: Mapping[str, Any] | Sequence[Mapping
         if override is None:
             continue
         outer = {key: value for key, value in cfg.items() if key != "layer"}
-        for item in [override] if isinstance(override, Mapping) else override:
+        for item in override_list(override):
             name, child, child_cfg = _resolve_override(module, item, outer)
             initializer = build_from_cfg(child_cfg, INITIALIZERS)
             initializer.wholemodule = True

@@ -44,11 +44,16 @@ class ClassificationData(L.LightningDataModule):
     def __init__(self, cfg: Any) -> None:
         super().__init__()
         self.cfg = cfg
+        check_data_cfg(cfg)
         self.dataset = self.load()
         if len(self.dataset) < 2:
             raise ConfigError(f"data={cfg.type} holds {len(self.dataset)} samples; at least 2 are needed")
         order = torch.randperm(len(self.dataset), generator=torch.Generator().manual_seed(cfg.seed)).tolist()
         val_size = max(1, round(len(order) * cfg.val_fraction))
+        if val_size >= len(order):
+            raise ConfigError(
+                f"data.val_fraction={cfg.val_fraction} leaves no training sample of the {len(order)} in data={cfg.type}"
+            )
         self.train_set, self.val_set = Subset(self.dataset, order[val_size:]), Subset(self.dataset, order[:val_size])
 
     def load(self) -> Dataset:
@@ -64,6 +69,26 @@ class ClassificationData(L.LightningDataModule):
 
     def val_dataloader(self) -> DataLoader:
         return DataLoader(self.val_set, self.cfg.batch_size, num_workers=self.cfg.num_workers)
+
+
+POSITIVE_KEYS = ("batch_size", "size", "samples", "channels", "num_classes")
+
+
+def check_data_cfg(cfg: Any) -> None:
+    """Stop on data settings that would only fail inside training, naming the key.
+
+    >>> check_data_cfg({'type': 'digits', 'batch_size': 0, 'val_fraction': 0.2, 'num_workers': 0})
+    Traceback (most recent call last):
+    toolkit.config.bridge.ConfigError: data.batch_size=0: must be a positive integer
+    """
+    for key in POSITIVE_KEYS:
+        value = cfg.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ConfigError(f"data.{key}={value}: must be a positive integer")
+    if not 0 < cfg.get("val_fraction") < 1:
+        raise ConfigError(f"data.val_fraction={cfg.get('val_fraction')}: must lie strictly between 0 and 1")
+    if cfg.get("num_workers") < 0:
+        raise ConfigError(f"data.num_workers={cfg.get('num_workers')}: must be 0 or more")
 
 
 def standardize(images: torch.Tensor) -> torch.Tensor:
@@ -116,17 +141,26 @@ class ImageFolder(Dataset):
     def __init__(self, root: Path, size: int, channels: int) -> None:
         if not root.is_dir():
             raise ConfigError(f"data.root={str(root)!r}: no such folder")
-        self.classes = sorted(path.name for path in root.iterdir() if path.is_dir())
+        self.classes = sorted(path.name for path in root.iterdir() if path.is_dir() and not path.name.startswith("."))
         self.files = [
             (path, label)
             for label, name in enumerate(self.classes)
             for path in sorted((root / name).iterdir())
             if path.suffix.lower() in IMAGE_SUFFIXES
         ]
+        expected = f"expected root/<class>/<image> with suffixes {sorted(IMAGE_SUFFIXES)}"
         if not self.files:
+            raise ConfigError(f"data.root={str(root)!r} holds no images in class sub-folders ({expected})")
+        empty = sorted(set(self.classes) - {path.parent.name for path, _ in self.files})
+        if empty:
             raise ConfigError(
-                f"data.root={str(root)!r} holds no images in class sub-folders "
-                f"(expected root/<class>/<image> with suffixes {sorted(IMAGE_SUFFIXES)})"
+                f"data.root={str(root)!r}: the class folder(s) {', '.join(empty)} hold no images ({expected}); "
+                "fill or remove them"
+            )
+        if len(self.classes) < 2:
+            raise ConfigError(
+                f"data.root={str(root)!r} holds a single class folder ({self.classes[0]}); "
+                "classification needs at least 2"
             )
         self.size, self.mode = size, {1: "L", 3: "RGB"}.get(channels)
         if self.mode is None:

@@ -45,9 +45,8 @@ class Classifier(L.LightningModule):
         logits = self.net(images)
         loss = F.cross_entropy(logits, labels)
         if not torch.isfinite(loss):
-            raise NonFiniteLossError(
-                f"the training loss became {loss.item()} at step {self.global_step} (epoch {self.current_epoch})"
-            )
+            step, epoch = self.global_step + 1, self.current_epoch + 1
+            raise NonFiniteLossError(f"the training loss became {loss.item()} at step {step} (epoch {epoch})")
         self.train_acc.update(logits, labels)
         self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)
         return loss

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -11,13 +12,14 @@ import lightning as L
 import torch
 from omegaconf import OmegaConf
 
-from ..checkpoint import CheckpointError, load_checkpoint
+from ..checkpoint import CheckpointError, CheckpointMismatchError, load_checkpoint
+from ..checkpoint.atomic import atomic_file
 from ..config.bridge import ConfigError, build_model, optimizer_factories
 from ..config.job import output_dir, overrides, thread_count
 from .data import build_datamodule
 from .module import Classifier, NonFiniteLossError
 from .outputs import plot_curves, summary_line, write_init_report, write_metrics
-from .trainer import LOGGERS, make_trainer, tidy_logging
+from .trainer import LOGGERS, check_logger, make_trainer, tidy_logging
 
 log = logging.getLogger("toolkit.training")
 MODES = ("train", "eval")
@@ -31,16 +33,81 @@ def check_choices(cfg: Any) -> None:
         raise ConfigError(f"logger={cfg.logger} is not one of {LOGGERS}")
     if cfg.mode == "eval" and not cfg.ckpt_path:
         raise ConfigError("mode=eval needs ckpt_path=<a checkpoint of this model>")
+    if cfg.ckpt_path and Path(cfg.ckpt_path).is_dir():
+        raise ConfigError(f"ckpt_path={cfg.ckpt_path} is a directory; give a checkpoint file in it")
     if cfg.ckpt_path and not Path(cfg.ckpt_path).is_file():
         raise ConfigError(f"ckpt_path={cfg.ckpt_path}: no such file")
+    threads = cfg.threads
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise ConfigError(f"threads={threads}: must be a positive integer (or null for torch's default)")
+    if cfg.export:
+        check_export_path(Path(cfg.export))
+    check_logger(cfg.logger)
 
 
-def load_weights(net: torch.nn.Module, ckpt_path: str) -> None:
-    """Load a checkpoint's weights strictly; one of another model stops the run naming the file."""
+def check_export_path(path: Path) -> None:
+    """Stop before training unless `export=` names a .safetensors file that can be written."""
+    if path.suffix != ".safetensors":
+        raise ConfigError(f"export={path}: the file name must end in .safetensors")
+    if path.is_dir():
+        raise ConfigError(f"export={path} is a directory")
+    existing = next(parent for parent in [path.parent.absolute(), *path.parent.absolute().parents] if parent.exists())
     try:
-        load_checkpoint(net, ckpt_path, strict=True, logger="silent")
-    except CheckpointError as error:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as error:
+        raise ConfigError(f"export={path}: cannot write there ({existing}: {error.strerror or error})") from None
+
+
+def load_weights(net: torch.nn.Module, ckpt_path: str) -> Any:
+    """Load a checkpoint's weights strictly and return it; one of another model stops the run naming the file."""
+    try:
+        return load_checkpoint(net, ckpt_path, strict=True, logger="silent")
+    except CheckpointMismatchError as error:
         raise ConfigError(f"ckpt_path={ckpt_path} does not belong to this model: {error}") from error
+    except CheckpointError as error:
+        raise ConfigError(f"ckpt_path={ckpt_path}: {error}") from error
+
+
+def completed_epochs(checkpoint: Any) -> int:
+    """How many epochs a Lightning checkpoint had finished when it was saved."""
+    try:
+        return int(checkpoint["loops"]["fit_loop"]["epoch_progress"]["current"]["processed"])
+    except (KeyError, TypeError):
+        return int(checkpoint.get("epoch", -1)) + 1
+
+
+def check_resume(cfg: Any, checkpoint: Any) -> None:
+    """Stop when a resumed run has nothing left to train."""
+    max_epochs = cfg.trainer.get("max_epochs")
+    done = completed_epochs(checkpoint)
+    if isinstance(max_epochs, int) and max_epochs >= 0 and done >= max_epochs:
+        raise ConfigError(
+            f"ckpt_path={cfg.ckpt_path} has already trained {done} epochs and trainer.max_epochs={max_epochs}: "
+            f"nothing is left to train; raise trainer.max_epochs (e.g. trainer.max_epochs={done + max(1, max_epochs)})"
+        )
+
+
+def check_forward(net: torch.nn.Module, datamodule: Any, cfg: Any) -> None:
+    """Run the network on two training samples (eval mode, no gradients), so that a model and data
+    that do not fit stop the run before training, naming both."""
+    images = torch.stack([datamodule.train_set[i][0] for i in range(min(2, len(datamodule.train_set)))])
+    net.eval()
+    try:
+        with torch.no_grad():
+            logits = net(images)
+    except (RuntimeError, ValueError, IndexError) as error:
+        raise ConfigError(
+            f"model={cfg.model.type} cannot take the images of data={cfg.data.type} "
+            f"(shape {tuple(images.shape[1:])}): {error}"
+        ) from error
+    finally:
+        net.train()
+    if logits.shape[-1] != datamodule.num_classes:
+        raise ConfigError(
+            f"model={cfg.model.type} gives {logits.shape[-1]} outputs, data={cfg.data.type} has "
+            f"{datamodule.num_classes} classes"
+        )
 
 
 def final_metrics(trainer: L.Trainer) -> dict[str, Any]:
@@ -70,8 +137,11 @@ def run(cfg: Any) -> float:
     net = build_model(cfg)
     note = f"weights then restored from ckpt_path={cfg.ckpt_path}" if cfg.ckpt_path else ""
     write_init_report(folder / "init_report.txt", net.init_report(), note)
+    check_forward(net, datamodule, cfg)
     if cfg.ckpt_path:
-        load_weights(net, cfg.ckpt_path)
+        checkpoint = load_weights(net, cfg.ckpt_path)
+        if cfg.mode == "train":
+            check_resume(cfg, checkpoint)
     optimizer, scheduler = optimizer_factories(cfg)
     module = Classifier(net, datamodule.num_classes, optimizer, scheduler)
     trainer = make_trainer(cfg, folder)
@@ -104,10 +174,8 @@ def run(cfg: Any) -> float:
 
 def export_weights(net: torch.nn.Module, path: Path) -> None:
     """Save the bare network's weights as .safetensors (loadable with `load_checkpoint`)."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
-    if path.suffix != ".safetensors":
-        raise ConfigError(f"export={path}: the file name must end in .safetensors")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_file({name: tensor.contiguous() for name, tensor in net.state_dict().items()}, str(path))
+    with atomic_file(path) as file:
+        file.write(save({name: tensor.contiguous() for name, tensor in net.state_dict().items()}))
     log.info("exported the network's weights to %s", path)

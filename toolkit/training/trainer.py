@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import sys
@@ -36,6 +37,56 @@ def tidy_logging() -> None:
     warnings.filterwarnings("ignore", ".*LeafSpec.*")
 
 
+class EpochCheckpoint(ModelCheckpoint):
+    """Lightning's ModelCheckpoint with epochs counted from 1 in file names, as people count them."""
+
+    def format_checkpoint_name(
+        self, metrics: dict[str, Any], filename: str | None = None, ver: int | None = None, prefix: str | None = None
+    ) -> str:
+        if "epoch" in metrics:
+            metrics = {**metrics, "epoch": metrics["epoch"] + 1}
+        return super().format_checkpoint_name(metrics, filename, ver, prefix)
+
+
+class EpochProgressBar(RichProgressBar):
+    """Rich's progress bar, showing `Epoch 3/3` in the last of three epochs (Lightning shows `2/2`)."""
+
+    def _get_train_description(self, current_epoch: int) -> str:
+        description = f"Epoch {current_epoch + 1}"
+        if self.trainer.max_epochs is not None and self.trainer.max_epochs >= 0:
+            description += f"/{self.trainer.max_epochs}"
+        return f"{description:{len(self.validation_description)}}"
+
+
+def checkpoint_callbacks(folder: Path) -> list[ModelCheckpoint]:
+    """`best-epochNN-val_accX.ckpt`, the best epoch by val_acc, and `last.ckpt`, the latest finished epoch.
+
+    They are two callbacks: Lightning's `save_last` beside a monitored top-k rewrites `last.ckpt`
+    only when the monitored metric improves.
+    """
+    best = EpochCheckpoint(
+        dirpath=folder / "checkpoints",
+        filename="best-epoch{epoch:02d}-val_acc{val_acc:.4f}",
+        auto_insert_metric_name=False,
+        monitor="val_acc",
+        mode="max",
+        save_top_k=1,
+    )
+    last = EpochCheckpoint(
+        dirpath=folder / "checkpoints", filename="last", monitor=None, save_top_k=1, enable_version_counter=False
+    )
+    return [best, last]
+
+
+def check_logger(name: str) -> None:
+    """Stop before training when a logger's package is missing, with the command that installs it."""
+    if name == "tensorboard" and not any(importlib.util.find_spec(p) for p in ("tensorboard", "tensorboardX")):
+        raise ConfigError(
+            "logger=tensorboard needs the tensorboard package, which is not installed: "
+            "pip install 'toolkit[loggers]' (or pip install tensorboard)"
+        )
+
+
 def make_loggers(cfg: Any, folder: Path) -> list[Any]:
     loggers: list[Any] = [CSVLogger(folder, name="logs", version="")]
     if cfg.logger == "tensorboard":
@@ -61,18 +112,9 @@ def check_devices(arguments: dict[str, Any]) -> None:
 
 
 def make_trainer(cfg: Any, folder: Path) -> L.Trainer:
-    """A Trainer with the config's arguments, checkpoints by val_acc plus last.ckpt, and logs."""
+    """A Trainer with the config's arguments, the best and the last checkpoints, and logs."""
     arguments = to_builder_cfg(cfg.trainer)
-    checkpoints = ModelCheckpoint(
-        dirpath=folder / "checkpoints",
-        filename="best-epoch{epoch:02d}-val_acc{val_acc:.4f}",
-        auto_insert_metric_name=False,
-        monitor="val_acc",
-        mode="max",
-        save_top_k=1,
-        save_last=True,
-    )
-    callbacks: list[Any] = [checkpoints, BatchNormRankSpread()]
+    callbacks: list[Any] = [*checkpoint_callbacks(folder), BatchNormRankSpread()]
     plugins: list[Any] = [AtomicCheckpointIO()]
     if arguments.pop("sync_batchnorm", False):
         plugins.append(ToolkitSyncBatchNorm())
@@ -82,7 +124,7 @@ def make_trainer(cfg: Any, folder: Path) -> L.Trainer:
     if "enable_progress_bar" not in arguments:
         arguments["enable_progress_bar"] = sys.stdout.isatty()
         if arguments["enable_progress_bar"]:
-            callbacks.append(RichProgressBar())
+            callbacks.append(EpochProgressBar())
     try:
         return L.Trainer(
             **arguments,
