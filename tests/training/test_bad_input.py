@@ -65,6 +65,13 @@ def image_folder(root, classes: dict[str, int]) -> None:
         (["data.batch_size=0"], r"data\.batch_size=0: must be a positive integer"),
         (["threads=-2"], r"threads=-2: must be a positive integer"),
         (["threads=abc"], r"threads=abc: must be a positive integer"),
+        (["seed=-1"], r"seed=-1: must be an integer from 0 to 2\*\*32 - 1"),
+        (["seed=abc"], r"seed=abc: must be an integer"),
+        (["optim.lr=-1"], r"optim=AdamW\(lr=-1\.0, .*\): Invalid learning rate: -1\.0"),
+        (["sched=step", "sched.step_size=0"], r"sched=StepLR\(step_size=0, gamma=0\.1\): ZeroDivisionError"),
+        (["init=normal", "init.std=-1"], r"init=Normal: Normal\(.*std=-1\.0\) failed: std must be above 0"),
+        (["init=pretrained", "init.checkpoint=nowhere.pth"], r"init\.checkpoint=nowhere\.pth: .* does not exist"),
+        (["data.num_workers=-1"], r"data\.num_workers=-1: must be 0 or more"),
     ],
 )
 def test_bad_values_stop_before_training(compose_config, stop_before_training, overrides, message):

@@ -93,5 +93,18 @@ def build_model(cfg: Any, init: bool = True) -> Any:
         choices = " ".join(f"{key}={value}" for key, value in chosen.items())
         raise ConfigError(f"cannot build model={cfg.model.type} with {choices}: {message}") from error
     if init:
-        model.init_weights()
+        initialize_model(model, cfg.init)
     return model
+
+
+def initialize_model(model: Any, node: Any) -> None:
+    """`model.init_weights()`; a bad init value or an unreadable `init.checkpoint` becomes a ConfigError."""
+    from ..checkpoint import CheckpointError
+
+    try:
+        model.init_weights()
+    except CheckpointError as error:
+        raise ConfigError(f"init.checkpoint={node.get('checkpoint')}: {error}") from error
+    except (ValueError, KeyError, TypeError) as error:
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        raise ConfigError(f"init={node.get('type')}: {message}") from error

@@ -37,6 +37,9 @@ def check_choices(cfg: Any) -> None:
         raise ConfigError(f"ckpt_path={cfg.ckpt_path} is a directory; give a checkpoint file in it")
     if cfg.ckpt_path and not Path(cfg.ckpt_path).is_file():
         raise ConfigError(f"ckpt_path={cfg.ckpt_path}: no such file")
+    seed = cfg.seed
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        raise ConfigError(f"seed={seed}: must be an integer from 0 to 2**32 - 1")
     threads = cfg.threads
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise ConfigError(f"threads={threads}: must be a positive integer (or null for torch's default)")
@@ -86,6 +89,36 @@ def check_resume(cfg: Any, checkpoint: Any) -> None:
             f"ckpt_path={cfg.ckpt_path} has already trained {done} epochs and trainer.max_epochs={max_epochs}: "
             f"nothing is left to train; raise trainer.max_epochs (e.g. trainer.max_epochs={done + max(1, max_epochs)})"
         )
+
+
+def described(node: Any, group: str) -> str:
+    """`group=ClassName(key=value, ...)` for a `_target_` node, for messages.
+
+    >>> described({'_target_': 'torch.optim.SGD', '_partial_': True, 'lr': -1}, 'optim')
+    'optim=SGD(lr=-1)'
+    """
+    arguments = ", ".join(f"{key}={value}" for key, value in node.items() if not key.startswith("_"))
+    return f"{group}={str(node['_target_']).rsplit('.', 1)[-1]}({arguments})"
+
+
+def check_optimization(optimizer: Any, scheduler: Any, cfg: Any) -> None:
+    """Build the optimizer and the LR schedule on a stand-in parameter and step the schedule through the
+    run's epochs, so that a bad `optim.*` or `sched.*` value stops the run before training, naming it."""
+    stand_in = torch.nn.Parameter(torch.zeros(1))
+    try:
+        trial = optimizer([stand_in])
+    except (ValueError, TypeError) as error:
+        raise ConfigError(f"{described(cfg.optim, 'optim')}: {error}") from error
+    if scheduler is None:
+        return
+    epochs = cfg.trainer.get("max_epochs")
+    try:
+        schedule = scheduler(trial)
+        for _ in range(min(epochs if isinstance(epochs, int) and epochs > 0 else 1, 10_000)):
+            trial.step()
+            schedule.step()
+    except (ValueError, TypeError, ZeroDivisionError) as error:
+        raise ConfigError(f"{described(cfg.sched, 'sched')}: {type(error).__name__}: {error}") from error
 
 
 def check_forward(net: torch.nn.Module, datamodule: Any, cfg: Any) -> None:
@@ -143,6 +176,7 @@ def run(cfg: Any) -> float:
         if cfg.mode == "train":
             check_resume(cfg, checkpoint)
     optimizer, scheduler = optimizer_factories(cfg)
+    check_optimization(optimizer, scheduler, cfg)
     module = Classifier(net, datamodule.num_classes, optimizer, scheduler)
     trainer = make_trainer(cfg, folder)
     if cfg.mode == "eval":
