@@ -1,8 +1,12 @@
 """`BaseModule` and its containers: modules that carry an `init_cfg` and initialize as a tree.
 
-`init_weights()` applies the module's own init_cfg, then each child's `init_weights()` (so inner
-configs win), then a `Pretrained` init_cfg last, so loaded weights are never overwritten. At the
-top-level module it records which initializer set each parameter (`init_report()`).
+`init_weights()` on the top-level module runs in two phases. First every module's built-in default
+(`init_defaults()`, e.g. ConvModule's Kaiming conv and 1/0 norm) for the layers no explicit config
+of the tree covers; then the explicit configs, outer to inner: each module's own init_cfg, then its
+children's `init_weights()`, then its `Pretrained` init_cfg last, so loaded weights are never
+overwritten. "Explicit beats default, inner beats outer" holds by construction. Unless inside
+`no_init_report()`, the top-level module also records which initializer set each parameter
+(`init_report()`); the report only observes.
 
 >>> from torch import nn
 >>> class Net(BaseModule):
@@ -24,19 +28,21 @@ import logging
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import nullcontext
+from contextvars import ContextVar
 from typing import Any
 
 from torch import nn
 
 from .init import initialize
-from .init.initializers import as_cfg_list
-from .init.report import InitRecorder, InitRow, active_recorder, log_init_report, tracking
+from .init.initializers import as_cfg_list, covered_modules
+from .init.report import InitRecorder, InitRow, log_init_report, report_enabled, tracking
 
 __all__ = ["BaseModule", "ModuleDict", "ModuleList", "Sequential"]
 
 logger = logging.getLogger("toolkit.init")
 
 InitCfg = Mapping[str, Any] | list[Mapping[str, Any]] | None
+_IN_PASS: ContextVar[bool] = ContextVar("toolkit_init_pass", default=False)
 
 
 def _plain_init_cfg(init_cfg: Any) -> dict[str, Any] | list[dict[str, Any]] | None:
@@ -45,6 +51,18 @@ def _plain_init_cfg(init_cfg: Any) -> dict[str, Any] | list[dict[str, Any]] | No
         return None
     cfgs = copy.deepcopy(as_cfg_list(init_cfg))
     return cfgs[0] if isinstance(init_cfg, Mapping) else cfgs
+
+
+def apply_defaults(root: nn.Module) -> None:
+    """The first phase of `init_weights()`: each module's `init_defaults()`, skipping the layers that
+    an explicit init_cfg of the tree will set anyway."""
+    covered: set[nn.Module] = set()
+    for module in root.modules():
+        if isinstance(module, BaseModule) and module.init_cfg:
+            covered |= covered_modules(module, module.init_cfg)
+    for module in root.modules():
+        if isinstance(module, BaseModule):
+            module.init_defaults(covered)
 
 
 def _init_targets(module: nn.Module) -> Iterator[nn.Module]:
@@ -69,18 +87,27 @@ class BaseModule(nn.Module):
     def is_init(self) -> bool:
         return self._is_init
 
+    def init_defaults(self, covered: set[nn.Module] | frozenset[nn.Module] = frozenset()) -> None:
+        """This module's built-in default init of its own layers, except those in `covered`; none here."""
+
     def init_weights(self) -> None:
-        """Initialize the tree: own init_cfg, then the children's `init_weights()`, then Pretrained."""
+        """Initialize the tree: defaults, then own init_cfg, the children's `init_weights()`, Pretrained."""
         if self._is_init:
             warnings.warn(f"init_weights of {type(self).__name__} has been called more than once", stacklevel=2)
             return
-        if active_recorder() is not None:
+        if _IN_PASS.get():  # called by a parent in its pass, after the defaults phase
             self._init_tree()
             return
-        with InitRecorder(self) as recorder:
-            self._init_tree()
-        self._init_report = recorder.rows()
-        log_init_report(self._init_report, type(self).__name__, logger)
+        token = _IN_PASS.set(True)
+        try:
+            with InitRecorder(self) if report_enabled() else nullcontext() as recorder:
+                apply_defaults(self)
+                self._init_tree()
+        finally:
+            _IN_PASS.reset(token)
+        if recorder is not None:
+            self._init_report = recorder.rows()
+            log_init_report(self._init_report, type(self).__name__, logger)
 
     def _init_tree(self) -> None:
         cfgs = as_cfg_list(self.init_cfg) if self.init_cfg else []

@@ -19,7 +19,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.instancenorm import _InstanceNorm
 
 from ..init import constant_init, kaiming_init
-from ..init.report import active_recorder, tracking
+from ..init.report import tracking
 from ..modules import BaseModule, InitCfg
 from .activation import build_activation_layer
 from .conv import build_conv_layer
@@ -118,30 +118,25 @@ class ConvModule(BaseModule):
             # An activation that comes first must not overwrite the caller's input tensor.
             self.activate = build_activation_layer(act_cfg, inplace=inplace and self.order[0] != "act")
         self._forward_names = self._layer_names()
-        self._default_init()
+        self.init_defaults()
 
     @property
     def norm(self) -> nn.Module | None:
         return self._modules[self.norm_name] if self.norm_name else None
 
-    def _default_init(self) -> None:
-        """Kaiming for the conv, 1/0 for the norm, for each layer no explicit config has set."""
-        recorder = active_recorder()
-        if not hasattr(self.conv, "init_weights") and not (recorder and recorder.explicitly_set(self.conv)):
+    def init_defaults(self, covered: set[nn.Module] | frozenset[nn.Module] = frozenset()) -> None:
+        """Kaiming for the conv, 1/0 for the norm, for each of them that is not in `covered`."""
+        if not hasattr(self.conv, "init_weights") and self.conv not in covered:
             if self.with_activation and self.act_cfg["type"] == "LeakyReLU":
                 nonlinearity, a = "leaky_relu", self.act_cfg.get("negative_slope", 0.01)
             else:
                 nonlinearity, a = "relu", 0
-            with tracking(self.conv, f"ConvModule default: kaiming_init(a={a}, nonlinearity={nonlinearity!r})", False):
+            with tracking(self.conv, f"ConvModule default: kaiming_init(a={a}, nonlinearity={nonlinearity!r})"):
                 kaiming_init(self.conv, a=a, nonlinearity=nonlinearity)
         norm = self.norm
-        if norm is not None and not (recorder and recorder.explicitly_set(norm)):
-            with tracking(norm, "ConvModule default: constant_init(val=1, bias=0)", False):
+        if norm is not None and norm not in covered:
+            with tracking(norm, "ConvModule default: constant_init(val=1, bias=0)"):
                 constant_init(norm, 1, bias=0)
-
-    def _init_tree(self) -> None:
-        self._default_init()
-        super()._init_tree()
 
     def _layer_names(self) -> tuple[str, ...]:
         """The submodules that forward calls, in `order`."""

@@ -286,6 +286,26 @@ def _resolve_override(
     return name, child, cfg
 
 
+def covered_modules(module: nn.Module, init_cfg: Any) -> set[nn.Module]:
+    """The submodules of `module` that `init_cfg`'s initializers (not Pretrained) will write: those
+    whose class matches a `layer`, and every module under an `override`'s child.
+
+    >>> model = nn.Sequential(nn.Conv2d(1, 1, 1), nn.BatchNorm2d(1))
+    >>> [type(m).__name__ for m in covered_modules(model, dict(type='Kaiming', layer='Conv2d'))]
+    ['Conv2d']
+    """
+    covered: set[nn.Module] = set()
+    for cfg in as_cfg_list(init_cfg):
+        if cfg.get("type") == "Pretrained":
+            continue
+        wanted = set(layer_names(cfg["layer"])) if cfg.get("layer") is not None else set()
+        covered.update(sub for sub in module.modules() if wanted & class_names(type(sub)))
+        outer = {key: value for key, value in cfg.items() if key not in ("layer", "override")}
+        for item in override_list(cfg["override"]) if cfg.get("override") is not None else []:
+            covered.update(_resolve_override(module, item, outer)[1].modules())
+    return covered
+
+
 def initialize(module: nn.Module, init_cfg: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> None:
     """Initialize `module` from one init cfg or a list of them.
 

@@ -30,6 +30,7 @@ from torch import nn
 
 UNCHANGED = "unchanged (PyTorch default init)"
 _ACTIVE: ContextVar[InitRecorder | None] = ContextVar("toolkit_init_recorder", default=None)
+_ENABLED: ContextVar[bool] = ContextVar("toolkit_init_report_enabled", default=True)
 
 
 class InitRow(NamedTuple):
@@ -42,7 +43,6 @@ class InitRow(NamedTuple):
 
 class _Write(NamedTuple):
     label: str
-    explicit: bool
     version: int
 
 
@@ -76,10 +76,6 @@ class InitRecorder:
             params = self._params[module] = list(dict.fromkeys(own + nested))
         return params
 
-    def explicitly_set(self, module: nn.Module) -> bool:
-        """Whether an explicit config or user code has written a parameter of `module` in this pass."""
-        return any((write := self.writes.get(param)) is not None and write.explicit for param in self.params_of(module))
-
     def rows(self) -> list[InitRow]:
         """A row per parameter of the root, in `named_parameters()` order."""
         return [
@@ -88,13 +84,28 @@ class InitRecorder:
         ]
 
 
-def active_recorder() -> InitRecorder | None:
-    """The recorder of the init pass in progress, if any."""
-    return _ACTIVE.get()
+def report_enabled() -> bool:
+    """Whether `init_weights()` records a report (it does unless inside `no_init_report()`)."""
+    return _ENABLED.get()
 
 
 @contextlib.contextmanager
-def tracking(module: nn.Module, label: str, explicit: bool = True) -> Iterator[None]:
+def no_init_report() -> Iterator[None]:
+    """Initialize without recording which initializer set each parameter; the weights are the same.
+
+    >>> from toolkit import BaseModule
+    >>> with no_init_report():
+    ...     BaseModule().init_weights()
+    """
+    token = _ENABLED.set(False)
+    try:
+        yield
+    finally:
+        _ENABLED.reset(token)
+
+
+@contextlib.contextmanager
+def tracking(module: nn.Module, label: str) -> Iterator[None]:
     """Attribute to `label` the writes to `module`'s parameters inside the block.
 
     Writes already attributed by a nested `tracking` block keep their finer label. Outside an
@@ -114,7 +125,7 @@ def tracking(module: nn.Module, label: str, explicit: bool = True) -> Iterator[N
             continue
         write = recorder.writes.get(param)
         if write is None or write.version != now:
-            recorder.writes[param] = _Write(f"{label} [{where}]", explicit, now)
+            recorder.writes[param] = _Write(f"{label} [{where}]", now)
 
 
 def describe_cfg(cfg: Mapping[str, Any]) -> str:

@@ -1,0 +1,78 @@
+"""The init report and every weight of the shipped models, for every init choice, against fixed files.
+
+The files were written by the init code before it became two-phase; a change to init semantics or
+to the order of random draws shows up here. Regenerate (only for an intended change) with
+`python tests/init/test_init_fixed.py`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from toolkit.config.bridge import build_model
+from toolkit.init import format_init_report
+
+DATA = Path(__file__).parent / "data" / "fixed_init.json"
+CASES = (
+    [
+        (model, init, norm)
+        for model in ("simple_cnn", "resnet")
+        for init in ("kaiming", "xavier", "normal", "trunc_normal", "uniform", "caffe2_xavier", "constant", "default")
+        for norm in ("bn", "gn")
+    ]
+    + [("simple_cnn", "kaiming", norm) for norm in ("ln", "in", "none")]
+    + [("simple_cnn", "xavier", "bn_leaky")]
+)
+
+
+def overrides(model: str, init: str, norm: str) -> list[str]:
+    extra = ["act=leakyrelu"] if norm == "bn_leaky" else []
+    return [f"model={model}", f"init={init}", f"norm={norm.removesuffix('_leaky')}", "data=synthetic", *extra]
+
+
+def digest(model: torch.nn.Module) -> str:
+    hasher = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        hasher.update(name.encode())
+        hasher.update(tensor.detach().contiguous().numpy().tobytes())
+    return hasher.hexdigest()
+
+
+def build(compose, case, report: bool = True) -> torch.nn.Module:
+    torch.manual_seed(0)
+    if report:
+        return build_model(compose(*overrides(*case)))
+    from toolkit.init.report import no_init_report
+
+    with no_init_report():
+        return build_model(compose(*overrides(*case)))
+
+
+@pytest.mark.parametrize("case", CASES, ids=["-".join(case) for case in CASES])
+def test_report_and_weights_are_as_fixed(compose_config, case):
+    expected = json.loads(DATA.read_text())["-".join(case)]
+    model = build(compose_config, case)
+    assert format_init_report(model.init_report()).splitlines() == expected["report"]
+    assert digest(model) == expected["weights"]
+    assert digest(build(compose_config, case, report=False)) == expected["weights"]  # the report only observes
+
+
+if __name__ == "__main__":
+    from hydra import compose, initialize_config_dir
+
+    import toolkit.config  # noqa: F401
+
+    with initialize_config_dir(config_dir=str(Path(__file__).parents[2] / "conf"), version_base=None):
+        table = {}
+        for case in CASES:
+            model = build(lambda *o: compose("config", overrides=list(o)), case)
+            table["-".join(case)] = {
+                "report": format_init_report(model.init_report()).splitlines(),
+                "weights": digest(model),
+            }
+    DATA.write_text(json.dumps(table, indent=1) + "\n")
