@@ -1,6 +1,6 @@
 """Train a network from the Hydra config in conf/: `python train.py norm=gn init=kaiming`."""
 
-from toolkit.cli import main
+from toolkit.app import main
 
 if __name__ == "__main__":
     main()

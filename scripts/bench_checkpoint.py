@@ -5,7 +5,7 @@ file is read once to warm the page cache, then loaded `--repeats` times. Prints 
 time of each as a ratio to a bare `torch.load`, and the peak resident memory that loading adds
 (on top of the model), as a multiple of the weights' size.
 
-Usage: python scripts/bench_checkpoint.py [--megabytes 400] [--repeats 9]
+Usage: python scripts/bench_checkpoint.py [--megabytes 400] [--repeats 9] [--json scripts/results/bench_checkpoint.json]
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import torch
+from benchkit import Bench
 from torch import nn
 
 LAYER_FLOATS = 1000 * 1000
@@ -36,11 +37,11 @@ def peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def child(method: str, path: str, megabytes: int, repeats: int) -> None:
+def child(method: str, path: str, megabytes: int, repeats: int, threads: int) -> None:
     """Load `path` with `method`; print the median seconds and the peak memory the first load added."""
     from toolkit import load_checkpoint
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
     model = build_model(megabytes)
     with open(path, "rb") as file:  # warm the page cache without holding the bytes
         while file.read(2**20):
@@ -66,13 +67,12 @@ def child(method: str, path: str, megabytes: int, repeats: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--megabytes", type=int, default=400)
-    parser.add_argument("--repeats", type=int, default=9)
-    parser.add_argument("--child", nargs=2, metavar=("METHOD", "PATH"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    bench = Bench("bench_checkpoint", __doc__, repeats=9)
+    bench.parser.add_argument("--megabytes", type=int, default=400)
+    bench.parser.add_argument("--child", nargs=2, metavar=("METHOD", "PATH"), help=argparse.SUPPRESS)
+    args = bench.parse()
     if args.child:
-        child(args.child[0], args.child[1], args.megabytes, args.repeats)
+        child(args.child[0], args.child[1], args.megabytes, args.repeats, args.threads)
         return
     with tempfile.TemporaryDirectory() as folder:
         path = str(Path(folder) / "weights.pth")
@@ -80,17 +80,18 @@ def main() -> None:
         size = Path(path).stat().st_size
         results = {}
         for method in METHODS:
-            command = [sys.executable, __file__, "--child", method, path]
+            command = [sys.executable, __file__, "--child", method, path, "--threads", str(args.threads)]
             command += ["--megabytes", str(args.megabytes), "--repeats", str(args.repeats)]
             results[method] = json.loads(subprocess.check_output(command))
-    baseline = results["torch.load"]["seconds"]
-    print(f"state dict of {size / 2**20:.0f} MiB, median of {args.repeats} loads, fresh process per method")
+    baseline = results.pop("torch.load")
     for method, result in results.items():
-        target = " (target <= 1.1 time, <= 1.3 memory)" if method.startswith("toolkit") else ""
-        print(
-            f"{method:>30}: {result['seconds'] * 1e3:7.1f} ms, ratio {result['seconds'] / baseline:.2f}, "
-            f"peak memory added {result['added'] / size:.2f}x the weights{target}"
+        ours = method.startswith("toolkit")
+        details = {"ms": result["seconds"] * 1e3, "ms_torch_load": baseline["seconds"] * 1e3, "mib": size / 2**20}
+        bench.record(
+            f"{method} / torch.load time", result["seconds"] / baseline["seconds"], 1.1 if ours else None, **details
         )
+        bench.record(f"{method} memory added / weights", result["added"] / size, 1.3 if ours else None, unit="x")
+    bench.finish()
 
 
 if __name__ == "__main__":

@@ -6,20 +6,18 @@ Prints, as ratios to a raw loop calling `torch.nn.init` on the same layers (lowe
   - MMEngine's `initialize` and `init_weights` on the same model, where mmengine is installed
     (it is not a dependency: the script says so and skips them).
 
-Usage: python scripts/bench_init.py [--repeats 21]
+Usage: python scripts/bench_init.py [--repeats 21] [--threads 2] [--json scripts/results/bench_init.json]
 """
 
 from __future__ import annotations
 
-import argparse
 import copy
 import importlib.util
 import logging
-import statistics
-import time
 from collections.abc import Callable
 
 import torch
+from benchkit import Bench, paired_medians
 from torch import nn
 
 from toolkit import BaseModule, ConvModule, Sequential, initialize
@@ -81,20 +79,6 @@ def reset_init_flags(model: nn.Module) -> None:
             module._is_init = False
 
 
-def timed(steps: dict[str, Callable[[], None]], repeats: int) -> dict[str, float]:
-    """Median seconds of each step, in rounds that rotate which runs first."""
-    names = list(steps)
-    for name in names:
-        steps[name]()
-    times: dict[str, list[float]] = {name: [] for name in names}
-    for round_ in range(repeats):
-        for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
-            start = time.perf_counter()
-            steps[name]()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in times.items()}
-
-
 def plain_layers(model: nn.Module) -> nn.ModuleList:
     """Copies of the model's conv, norm and linear layers, in plain torch containers."""
     kinds = (nn.Conv2d, nn.Linear, nn.modules.batchnorm._BatchNorm)
@@ -123,10 +107,8 @@ def mmengine_steps(model: nn.Module) -> dict[str, Callable[[], None]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=21)
-    args = parser.parse_args()
-    torch.set_num_threads(2)
+    bench = Bench("bench_init", __doc__, repeats=21)
+    args = bench.parse()
     logging.getLogger("toolkit.init").setLevel(logging.WARNING)
     raw_model, init_model, tree = ResNet50(), ResNet50(), ResNet50(init_cfg=INIT_CFG)
     parameters = sum(p.numel() for p in tree.parameters())
@@ -141,14 +123,15 @@ def main() -> None:
         "toolkit init_weights + report": init_weights_with_report,
         **mmengine_steps(raw_model),
     }
-    times = timed(steps, args.repeats)
+    times = paired_medians(steps, args.repeats)
     assert len(tree.init_report()) == len(list(tree.parameters()))
-    baseline = times["raw torch.nn.init loop"]
-    print(f"ResNet-50-sized model, {parameters / 1e6:.1f}M parameters, median of {args.repeats}, 2 threads")
+    baseline = times.pop("raw torch.nn.init loop")
     targets = {"toolkit initialize": 1.02, "toolkit init_weights + report": 1.05}
     for name, seconds in times.items():
-        target = f" (target <= {targets[name]})" if name in targets else ""
-        print(f"{name:>30}: {seconds * 1e3:8.1f} ms, ratio {seconds / baseline:.3f}{target}")
+        bench.record(
+            f"{name} / raw loop", seconds / baseline, targets.get(name), ms=seconds * 1e3, parameters=parameters
+        )
+    bench.finish()
 
 
 if __name__ == "__main__":

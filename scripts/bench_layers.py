@@ -6,19 +6,18 @@ Prints ratios (toolkit / plain PyTorch; lower is better):
   - eval forward after `fuse_conv_bn` vs a stack folded by hand, and their max abs difference;
   - `import toolkit.cnn` vs `import torch` in fresh processes.
 
-Usage: python scripts/bench_layers.py [--repeats 30]
+Usage: python scripts/bench_layers.py [--repeats 40] [--threads 2] [--json scripts/results/bench_layers.json]
 """
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 
 import torch
+from benchkit import Bench, paired_medians
 from torch import nn
 
 from toolkit.cnn import ConvModule, fuse_conv_bn
@@ -61,27 +60,6 @@ def hand_folded(plain: nn.Sequential) -> nn.Sequential:
     return nn.Sequential(*layers).eval()
 
 
-def block_time(step: Callable[[], object], inner: int) -> float:
-    start = time.perf_counter()
-    for _ in range(inner):
-        step()
-    return (time.perf_counter() - start) / inner
-
-
-def paired_ratio(
-    ours: Callable[[], object], theirs: Callable[[], object], rounds: int, inner: int
-) -> tuple[float, float, float]:
-    """Median block times of both after a warm-up, in rounds that alternate which runs first."""
-    for step in (ours, theirs):
-        block_time(step, inner)
-    times: dict[Callable[[], object], list[float]] = {ours: [], theirs: []}
-    for round_ in range(rounds):
-        for step in (ours, theirs) if round_ % 2 else (theirs, ours):
-            times[step].append(block_time(step, inner))
-    a, b = statistics.median(times[ours]), statistics.median(times[theirs])
-    return a, b, a / b
-
-
 def train_step(model: nn.Module, x: torch.Tensor) -> Callable[[], None]:
     def step() -> None:
         model(x).sum().backward()
@@ -96,20 +74,20 @@ def import_time(module: str) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=40)
-    args = parser.parse_args()
-    torch.set_num_threads(2)
+    bench = Bench("bench_layers", __doc__, repeats=40)
+    args = bench.parse()
     torch.manual_seed(0)
     plain = plain_stack()
     ours = copy_into_toolkit(plain)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, median of {args.repeats} rounds")
     for shape, inner, target in (((16, 64, 32, 32), 2, 1.01), ((1, 64, 8, 8), 50, 1.02)):
         x = torch.randn(*shape)
-        a, b, ratio = paired_ratio(train_step(ours, x), train_step(plain, x), args.repeats, inner)
-        print(
-            f"fwd+bwd {'x'.join(map(str, shape)):>12}: ConvModule {a * 1e3:8.3f} ms, "
-            f"nn.Sequential {b * 1e3:8.3f} ms, ratio {ratio:.3f} (target <= {target})"
+        times = paired_medians({"ours": train_step(ours, x), "plain": train_step(plain, x)}, args.repeats, inner)
+        bench.record(
+            f"fwd+bwd {'x'.join(map(str, shape))} ConvModule / nn.Sequential",
+            times["ours"] / times["plain"],
+            target,
+            ms_toolkit=times["ours"] * 1e3,
+            ms_plain=times["plain"] * 1e3,
         )
 
     for module in plain.modules():
@@ -121,19 +99,14 @@ def main() -> None:
     x = torch.randn(16, 64, 32, 32)
     with torch.no_grad():
         difference = (fused(x) - plain(x)).abs().max().item()
-        a, b, ratio = paired_ratio(lambda: fused(x), lambda: reference(x), args.repeats, 2)
-    print(
-        f"fused eval fwd: fuse_conv_bn {a * 1e3:.3f} ms, folded by hand {b * 1e3:.3f} ms, ratio {ratio:.3f} "
-        f"(target <= 1.02), max abs diff vs unfused {difference:.2e} (target <= 1e-5)"
-    )
+        times = paired_medians({"fused": lambda: fused(x), "folded": lambda: reference(x)}, args.repeats, 2)
+    bench.record("eval fwd fuse_conv_bn / folded by hand", times["fused"] / times["folded"], 1.02)
+    bench.record("max abs diff fused vs unfused", difference, 1e-5, unit="")
 
     runs = [(import_time("toolkit.cnn"), import_time("torch")) for _ in range(max(5, args.repeats // 3))]
-    toolkit_import = statistics.median(run[0] for run in runs)
-    torch_import = statistics.median(run[1] for run in runs)
-    print(
-        f"import: toolkit.cnn {toolkit_import:.3f} s, torch {torch_import:.3f} s, "
-        f"ratio {toolkit_import / torch_import:.3f} (target <= 1.1)"
-    )
+    toolkit_import, torch_import = (statistics.median(run[i] for run in runs) for i in (0, 1))
+    bench.record("import toolkit.cnn / import torch", toolkit_import / torch_import, 1.1, s_torch=torch_import)
+    bench.finish()
 
 
 if __name__ == "__main__":

@@ -4,17 +4,19 @@ Both run `python train.py -m norm=bn,gn init=kaiming,xavier` with the same epoch
 other; prints each wall time and the speed-up (target: at least 1.3x on 2 cores). Needs the
 `sweep` extra (hydra-joblib-launcher).
 
-Usage: python scripts/bench_sweep.py [--epochs 120]  (about 2 minutes; short jobs gain less, see the README)
+Usage: python scripts/bench_sweep.py [--epochs 120] [--json scripts/results/bench_sweep.json]
+(about 2 minutes; short jobs gain less, see the README)
 """
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from benchkit import Bench
 
 ROOT = Path(__file__).resolve().parents[1]
 SWEEP = ["norm=bn,gn", "init=kaiming,xavier"]
@@ -28,16 +30,24 @@ def sweep_seconds(folder: Path, epochs: int, launcher: list[str]) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--epochs", type=int, default=120)
-    args = parser.parse_args()
+    bench = Bench("bench_sweep", __doc__, repeats=1)
+    bench.parser.add_argument("--epochs", type=int, default=120)
+    args = bench.parse()
     with tempfile.TemporaryDirectory() as folder:
         basic = sweep_seconds(Path(folder) / "basic", args.epochs, [])
         joblib = sweep_seconds(
             Path(folder) / "joblib", args.epochs, ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
         )
-    print(f"four-job sweep, {args.epochs} epochs each: basic launcher {basic:.1f} s, joblib (2 jobs) {joblib:.1f} s")
-    print(f"speed-up {basic / joblib:.2f}x (target >= 1.3x on 2 cores)")
+    bench.record(
+        f"speed-up of joblib (2 jobs), {args.epochs} epochs a job",
+        basic / joblib,
+        1.3,
+        unit="x",
+        higher_is_better=True,
+        s_basic=basic,
+        s_joblib=joblib,
+    )
+    bench.finish()
 
 
 if __name__ == "__main__":

@@ -6,12 +6,11 @@ Prints:
   - the fixed start-up cost: seconds from running `python train.py` to its first training step,
     imports included.
 
-Usage: python scripts/bench_train.py [--epochs 5] [--rounds 5]
+Usage: python scripts/bench_train.py [--epochs 5] [--repeats 5] [--json scripts/results/bench_train.json]
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import statistics
@@ -21,6 +20,8 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
+
+from benchkit import Bench
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = 2048
@@ -62,7 +63,6 @@ def throughput(epochs: int, rounds: int) -> dict[str, list[float]]:
     from toolkit.training.data import EpochSeededSampler
     from toolkit.training.module import Classifier
 
-    torch.set_num_threads(2)
     generator = torch.Generator().manual_seed(0)
     images = torch.randn(SAMPLES, 3, 32, 32, generator=generator)
     dataset = TensorDataset(images, torch.randint(0, 10, (SAMPLES,), generator=generator))
@@ -118,33 +118,37 @@ def throughput(epochs: int, rounds: int) -> dict[str, list[float]]:
         trainer.fit(module, train_dataloaders=loader())
         return timer.times[1:]
 
+    runs = {"plain": plain, "lightning": lightning}
     times: dict[str, list[float]] = {"plain": [], "lightning": []}
-    for _ in range(rounds):
-        times["plain"] += plain()
-        times["lightning"] += lightning()
+    for round_ in range(rounds):
+        for name in ("plain", "lightning") if round_ % 2 == 0 else ("lightning", "plain"):
+            times[name] += runs[name]()
     return times
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args()
+    bench = Bench("bench_train", __doc__, repeats=5)
+    bench.parser.add_argument("--epochs", type=int, default=5)
+    args = bench.parse()
     for name in ("lightning", "lightning.pytorch", "lightning.pytorch.utilities.rank_zero"):
         logging.getLogger(name).setLevel(logging.WARNING)
     warnings.filterwarnings("ignore")
-    times = throughput(args.epochs, args.rounds)
-    print(f"training throughput, SimpleCNN on 2048 3x32x32 images, batch 64, AdamW, 2 threads, {args.rounds} rounds")
-    print("(samples/s in the fastest epoch, which shows the cost of the code, and in the median epoch):")
+    times = throughput(args.epochs, args.repeats)
     best = {name: SAMPLES / min(values) for name, values in times.items()}
     typical = {name: SAMPLES / statistics.median(values) for name, values in times.items()}
-    for name, label in (("plain", "plain PyTorch loop"), ("lightning", "Lightning + toolkit Classifier")):
-        print(f"  {label:>30}: fastest {best[name]:6.0f}, median {typical[name]:6.0f}")
-    ratio, median_ratio = best["lightning"] / best["plain"], typical["lightning"] / typical["plain"]
-    print(f"  ratio: {ratio:.3f} fastest (target >= 0.97), {median_ratio:.3f} median")
+    details = {"samples_s_plain": best["plain"], "samples_s_lightning": best["lightning"]}
+    bench.record(
+        "Lightning+Classifier / plain loop, fastest epoch",
+        best["lightning"] / best["plain"],
+        0.97,
+        higher_is_better=True,
+        **details,
+    )
+    bench.record("Lightning+Classifier / plain loop, median epoch", typical["lightning"] / typical["plain"])
     with tempfile.TemporaryDirectory() as folder:
-        seconds = statistics.median(startup_seconds(Path(folder) / f"run{index}") for index in range(args.rounds))
-    print(f"start-up, `python train.py` to its first training step: {seconds:.2f} s (median of {args.rounds})")
+        seconds = statistics.median(startup_seconds(Path(folder) / f"run{index}") for index in range(args.repeats))
+    bench.record("start-up: python train.py to its first step", seconds, unit="s")
+    bench.finish()
 
 
 if __name__ == "__main__":

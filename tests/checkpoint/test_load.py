@@ -97,7 +97,9 @@ def test_safetensors_file(tmp_path):
 def test_lightning_checkpoint_loads_the_bare_network(tmp_path):
     path = tmp_path / "last.ckpt"
     wrapped = {f"net.{k}": v for k, v in state(7.0).items()}
-    torch.save({"pytorch-lightning_version": "2.6.0", "epoch": 2, "state_dict": wrapped}, path)
+    torch.save(
+        {"pytorch-lightning_version": "2.6.0", "epoch": 2, "state_dict": wrapped, "network_prefix": "net."}, path
+    )
     net = Net()
     load_checkpoint(net, str(path), strict=True)
     assert net.bn.bias.unique().tolist() == [7.0]

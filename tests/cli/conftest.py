@@ -22,8 +22,13 @@ class Run:
         return json.loads((self.folder / "metrics.json").read_text())
 
 
+def train_command(*arguments: str) -> list[str]:
+    """The command line of `python train.py ARGUMENTS`: the one way the tests launch it."""
+    return [sys.executable, str(ROOT / "train.py"), *arguments]
+
+
 def command(folder: Path, *overrides: str) -> list[str]:
-    return [sys.executable, str(ROOT / "train.py"), *overrides, f"hydra.run.dir={folder}"]
+    return train_command(*overrides, f"hydra.run.dir={folder}")
 
 
 @pytest.fixture

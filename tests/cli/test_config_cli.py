@@ -4,16 +4,18 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from toolkit.config import SCHEMAS
 
-from .conftest import ROOT
+from .conftest import ROOT, train_command
 
 
 def run_cli(*arguments: str, importtime: bool = False) -> subprocess.CompletedProcess:
-    flags = ["-X", "importtime"] if importtime else []
-    return subprocess.run(
-        [sys.executable, *flags, str(ROOT / "train.py"), *arguments], capture_output=True, text=True, timeout=120
-    )
+    command = train_command(*arguments)
+    if importtime:
+        command[1:1] = ["-X", "importtime"]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120)
 
 
 def imported_modules(stderr: str) -> set[str]:
@@ -30,13 +32,27 @@ def test_cfg_job_prints_the_composed_config_without_torch_or_lightning():
     assert not {"torch", "lightning", "pytorch_lightning", "torchmetrics"} & top_level
 
 
-def test_help_lists_every_group_and_its_options():
+def test_help_lists_every_group_and_its_options_from_the_files():
     result = run_cli("--help")
     assert result.returncode == 0
     listed = dict(re.findall(r"^(\w+): (.+)$", result.stdout.split("== Config ==")[0], flags=re.M))
-    assert {group: options.split(", ") for group, options in listed.items()} == {
-        group: sorted(options) for group, options in SCHEMAS.items()
+    conf = ROOT / "conf"
+    on_disk = {
+        group: sorted(
+            path.stem for path in (conf / ("layers" if group in ("conv", "norm", "act") else "") / group).glob("*.yaml")
+        )
+        for group in SCHEMAS
     }
+    assert {group: options.split(", ") for group, options in listed.items()} == on_disk
+
+
+def test_errors_that_are_bugs_keep_their_traceback(compose_config, monkeypatch):
+    import toolkit.training
+    from toolkit.app import task
+
+    monkeypatch.setattr(toolkit.training, "run", lambda *args: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        task(compose_config())
 
 
 def test_unknown_option_and_misspelt_key_fail_before_training():

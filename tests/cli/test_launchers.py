@@ -5,10 +5,9 @@ import json
 import os
 
 import pytest
-from hydra import compose, initialize_config_dir
+from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
 
-from .conftest import ROOT
 from .test_sweep import summary_rows, sweep
 
 needs_plugins = pytest.mark.skipif(
@@ -18,25 +17,39 @@ needs_plugins = pytest.mark.skipif(
 
 @needs_plugins
 @pytest.mark.slow
-def test_joblib_runs_a_four_job_sweep_two_at_a_time(tmp_path):
+def test_joblib_runs_four_jobs_two_at_a_time_and_the_summary_records_the_failed_ones(tmp_path):
     result, folder = sweep(
         tmp_path,
         "hydra/launcher=joblib",
         "hydra.launcher.n_jobs=2",
-        "norm=bn,gn",
+        "norm=gn",
+        "norm.num_groups=8,3",
         "init=kaiming,xavier",
         "trainer.max_epochs=1",
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert [row["status"] for row in summary_rows(folder)] == ["completed"] * 4
-    threads = {json.loads((folder / str(job) / "metrics.json").read_text())["torch_threads"] for job in range(4)}
+    assert result.returncode == 1  # Hydra reports the failed jobs once the sweep is over
+    assert sorted(path.name for path in folder.iterdir() if path.is_dir()) == ["0", "1", "2", "3"]
+    rows = summary_rows(folder)
+    assert [row["overrides"] for row in rows] == [
+        f"norm=gn norm.num_groups={groups} init={init} trainer.max_epochs=1"
+        for groups in (8, 3)
+        for init in ("kaiming", "xavier")
+    ]
+    assert [row["status"] for row in rows] == ["completed", "completed", "failed", "failed"]
+    assert all(0 < float(row["val_acc"]) <= 1 for row in rows[:2])
+    assert all("num_groups=3 does not divide the 32 channels" in row["error"] for row in rows[2:])
+    threads = {json.loads((folder / str(job) / "metrics.json").read_text())["torch_threads"] for job in range(2)}
     assert threads == {max(1, (os.cpu_count() or 1) // 2)}
+    table = (folder / "summary.md").read_text().splitlines()
+    accuracies = [float(line.split("|")[4]) for line in table[2:4]]
+    assert accuracies == sorted(accuracies, reverse=True) and "failed" in table[4] and "failed" in table[5]
+    assert (folder / "summary.png").read_bytes()[:4] == b"\x89PNG"
 
 
 @needs_plugins
 def test_slurm_launcher_config_composes():
     GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base=None):
+    with initialize_config_module(config_module="toolkit.conf", version_base=None):
         cfg = compose("config", overrides=["hydra/launcher=slurm"], return_hydra_config=True)
     GlobalHydra.instance().clear()
     launcher = cfg.hydra.launcher

@@ -1,4 +1,5 @@
 import itertools
+import re
 from pathlib import Path
 
 import pytest
@@ -12,28 +13,31 @@ from toolkit.config.bridge import ConfigError, build_model, to_builder_cfg
 CONF = Path(__file__).resolve().parents[2] / "conf"
 LAYER_GROUPS = ("conv", "norm", "act")
 NEEDS = {("init", "pretrained"): ["init.checkpoint=weights.pth"], ("data", "folder"): ["data.root=/images"]}
+SCHEMA_LINE = re.compile(r"- /schema/(\w+)/(\w+)@_here_")
 
 
 def option_file(group: str, option: str) -> Path:
     return CONF / ("layers" if group in LAYER_GROUPS else "") / group / f"{option}.yaml"
 
 
-OPTIONS = [(group, option) for group, options in SCHEMAS.items() for option in options]
+def options_on_disk() -> list[tuple[str, str]]:
+    """Every option file of the config tree, as (group, option)."""
+    return [(group, path.stem) for group in SCHEMAS for path in sorted(option_file(group, "x").parent.glob("*.yaml"))]
 
 
-def test_every_yaml_file_is_a_schema_option_and_back():
-    hydra_own = CONF / "hydra"  # Hydra's groups (launchers), checked in tests/cli/test_launchers.py
-    on_disk = {path for path in CONF.rglob("*.yaml") if path.name != "config.yaml" and hydra_own not in path.parents}
-    assert on_disk == {option_file(group, option) for group, option in OPTIONS}
+OPTIONS = options_on_disk()
+
+
+def options_of(group: str) -> list[str]:
+    return [option for each, option in OPTIONS if each == group]
 
 
 @pytest.mark.parametrize(("group", "option"), OPTIONS)
-def test_every_option_composes_with_its_schema(compose_config, group, option):
+def test_every_option_composes_with_the_schema_of_its_type(compose_config, group, option):
     cfg = compose_config(f"{group}={option}", *NEEDS.get((group, option), []))
-    text = option_file(group, option).read_text()
-    assert f"/schema/{group}/{option}@_here_" in text
-    assert type(cfg[group]._metadata.object_type) is type
-    assert cfg[group]._metadata.object_type is SCHEMAS[group][option]
+    schema_group, schema_name = SCHEMA_LINE.search(option_file(group, option).read_text()).groups()
+    schema = cfg[group]._metadata.object_type
+    assert schema_group == group and schema.__name__ == schema_name and schema in SCHEMAS[group]
 
 
 def test_defaults(compose_config):
@@ -66,8 +70,8 @@ def build_and_step(base, choices, nodes):
     return model
 
 
-NORMS, ACTS = list(SCHEMAS["norm"]), list(SCHEMAS["act"])
-INITS = [option for option in SCHEMAS["init"] if option != "pretrained"]
+NORMS, ACTS = options_of("norm"), options_of("act")
+INITS = [option for option in options_of("init") if option != "pretrained"]
 
 
 @pytest.mark.parametrize("init", INITS)
@@ -80,7 +84,7 @@ def test_every_norm_act_init_combination_builds_and_trains_a_step(compose_config
         assert all(g is not None and torch.isfinite(g).all() for g in grads), (norm, act, init)
 
 
-@pytest.mark.parametrize("conv", list(SCHEMAS["conv"]))
+@pytest.mark.parametrize("conv", options_of("conv"))
 def test_every_conv_option_builds_and_trains_a_step(compose_config, nodes, conv):
     model = build_and_step(compose_config(), {"conv": conv}, nodes)
     first = model.stages[0][0]
@@ -140,3 +144,19 @@ def test_pretrained_through_the_config(compose_config, tmp_path):
     for name, tensor in source.state_dict().items():
         assert torch.equal(model.state_dict()[name], tensor), name
     assert {row.initializer.split("(")[0] for row in model.init_report()} == {"Pretrained"}
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("mode=trian", "Invalid value 'trian', expected one of [train, eval]"),
+        ("logger=nosuch", "Invalid value 'nosuch', expected one of [csv, tensorboard]"),
+        ("threads=abc", "Value 'abc' of type 'str' could not be converted to Integer"),
+        ("seed=abc", "Value 'abc' of type 'str' could not be converted to Integer"),
+    ],
+)
+def test_top_level_keys_are_typed_by_the_root_schema(compose_config, override, message):
+    with pytest.raises(ConfigCompositionException, match=re.escape(override)) as raised:
+        compose_config(override)
+    cause = str(raised.value.__cause__)
+    assert message in cause and f"full_key: {override.split('=')[0]}" in cause and "TrainConfig" in cause

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import unquote, urlparse
 
-from .atomic import atomic_file
+from ..files import atomic_file
 from .errors import CheckpointError
 from .formats import check_complete
 from .paths import checkpoint_cache

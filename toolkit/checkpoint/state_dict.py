@@ -19,7 +19,7 @@ from torch import nn
 
 from .errors import CheckpointError, CheckpointMismatchError
 
-LIGHTNING_PREFIX = "net."
+NETWORK_PREFIX_KEY = "network_prefix"
 
 
 class LoadResult(NamedTuple):
@@ -116,7 +116,12 @@ def check_keys(state_dict: Mapping[Any, Any]) -> None:
 def extract_state_dict(checkpoint: Any) -> dict[str, torch.Tensor]:
     """The state dict of a checkpoint: a bare one, or under 'state_dict' or 'model'.
 
-    A Lightning checkpoint's wrapper prefix (`net.`) is stripped so the bare network loads.
+    A checkpoint that names its network's prefix (`network_prefix`, e.g. `net.` in the training
+    checkpoints of `toolkit.training`) gives the network's keys with the prefix stripped, so the bare
+    network loads.
+
+    >>> extract_state_dict({'state_dict': {'net.w': 1, 'loss.w': 2}, 'network_prefix': 'net.'})
+    {'w': 1}
     """
     if not isinstance(checkpoint, Mapping):
         raise CheckpointError(f"a checkpoint must hold a dict, got {type(checkpoint).__name__}")
@@ -126,8 +131,9 @@ def extract_state_dict(checkpoint: Any) -> dict[str, torch.Tensor]:
             state_dict = checkpoint[key]
             break
     state_dict = dict(state_dict)
-    if "pytorch-lightning_version" in checkpoint:
-        state_dict = select_prefix(state_dict, LIGHTNING_PREFIX) or state_dict
+    prefix = checkpoint.get(NETWORK_PREFIX_KEY)
+    if isinstance(prefix, str) and prefix:
+        state_dict = select_prefix(state_dict, prefix) or state_dict
     return state_dict
 
 

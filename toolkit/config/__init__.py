@@ -3,8 +3,9 @@
 Importing this package registers the schemas in Hydra's ConfigStore; it imports no torch.
 """
 
+from .root import Logger, Mode, TrainConfig
 from .store import SCHEMAS, register_configs
 
 register_configs()
 
-__all__ = ["SCHEMAS", "register_configs"]
+__all__ = ["SCHEMAS", "Logger", "Mode", "TrainConfig", "register_configs"]

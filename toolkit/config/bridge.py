@@ -7,16 +7,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from ..errors import ConfigError
+from .root import TrainConfig
+
+if TYPE_CHECKING:
+    from ..modules import BaseModule
+
+__all__ = ["ConfigError", "build_model", "init_cfg_of", "layer_cfg", "optimizer_factories", "to_builder_cfg"]
+
 NO_LAYER = "none"
 NO_INIT = "default"
-
-
-class ConfigError(ValueError):
-    """A config that composes but cannot be built; the message names the key and the value."""
 
 
 def to_builder_cfg(node: Any) -> dict[str, Any]:
@@ -57,7 +61,7 @@ def init_cfg_of(node: Any, norm_cfg: dict[str, Any] | None) -> list[dict[str, An
     return init_cfg
 
 
-def optimizer_factories(cfg: Any) -> tuple[Any, Any]:
+def optimizer_factories(cfg: TrainConfig) -> tuple[Any, Any]:
     """The optimizer and the LR scheduler (or None) of `cfg.optim` and `cfg.sched`, awaiting their arguments."""
     from hydra.utils import instantiate
 
@@ -65,7 +69,7 @@ def optimizer_factories(cfg: Any) -> tuple[Any, Any]:
     return instantiate(cfg.optim), scheduler
 
 
-def build_model(cfg: Any, init: bool = True) -> Any:
+def build_model(cfg: TrainConfig, init: bool = True) -> BaseModule:
     """Build `cfg.model` with the chosen conv, norm and act, and (with `init`) apply the chosen init.
 
     Returns the `BaseModule`; `model.init_report()` tells which initializer set each parameter.
@@ -97,7 +101,7 @@ def build_model(cfg: Any, init: bool = True) -> Any:
     return model
 
 
-def initialize_model(model: Any, node: Any) -> None:
+def initialize_model(model: BaseModule, node: Any) -> None:
     """`model.init_weights()`; a bad init value or an unreadable `init.checkpoint` becomes a ConfigError."""
     from ..checkpoint import CheckpointError
 

@@ -8,7 +8,7 @@ import torch
 from lightning.fabric.utilities.types import _PATH
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
-from ..checkpoint.atomic import atomic_file
+from ..files import atomic_file
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, Subset, TensorDataset
 
-from ..config.bridge import ConfigError
+from ..config.data import DataConfig
+from ..errors import ConfigError
 from ..registry import Registry
 
 DATASETS = Registry("data set")
@@ -41,7 +41,7 @@ class EpochSeededSampler(Sampler[int]):
 class ClassificationData(L.LightningDataModule):
     """Splits a data set into train and val by the seed and serves both."""
 
-    def __init__(self, cfg: Any) -> None:
+    def __init__(self, cfg: DataConfig) -> None:
         super().__init__()
         self.cfg = cfg
         check_data_cfg(cfg)
@@ -74,12 +74,12 @@ class ClassificationData(L.LightningDataModule):
 POSITIVE_KEYS = ("batch_size", "size", "samples", "channels", "num_classes")
 
 
-def check_data_cfg(cfg: Any) -> None:
+def check_data_cfg(cfg: DataConfig) -> None:
     """Stop on data settings that would only fail inside training, naming the key.
 
     >>> check_data_cfg({'type': 'digits', 'batch_size': 0, 'val_fraction': 0.2, 'num_workers': 0})
     Traceback (most recent call last):
-    toolkit.config.bridge.ConfigError: data.batch_size=0: must be a positive integer
+    toolkit.errors.ConfigError: data.batch_size=0: must be a positive integer
     """
     for key in POSITIVE_KEYS:
         value = cfg.get(key)
@@ -208,6 +208,6 @@ class FolderData(ClassificationData):
         return len(self.dataset.classes)
 
 
-def build_datamodule(cfg: Any) -> ClassificationData:
+def build_datamodule(cfg: DataConfig) -> ClassificationData:
     """The data module of a `data` config node."""
     return DATASETS[cfg.type](cfg)

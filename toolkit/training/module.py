@@ -1,8 +1,9 @@
 """`Classifier`: the LightningModule that trains any network built by the config bridge.
 
-The network is kept as `self.net`, so a checkpoint's state dict holds `net.*` keys, which
-`load_checkpoint` strips to load the bare network. Only tensors go into checkpoints: configs and
-modules are never saved as hyperparameters, so checkpoints load with `weights_only=True`.
+The network is kept as `self.net`, so a checkpoint's state dict holds `net.*` keys; the checkpoint
+says so (`network_prefix`), and `load_checkpoint` strips them to load the bare network. Only
+tensors go into checkpoints: configs and modules are never saved as hyperparameters, so
+checkpoints load with `weights_only=True`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torchmetrics.classification import MulticlassAccuracy
+
+from ..checkpoint.state_dict import NETWORK_PREFIX_KEY
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
 SchedulerFactory = Callable[[torch.optim.Optimizer], Any] | None
@@ -36,6 +39,10 @@ class Classifier(L.LightningModule):
         self.scheduler_factory = scheduler
         self.train_acc = MulticlassAccuracy(num_classes, average="micro")
         self.val_acc = MulticlassAccuracy(num_classes, average="micro")
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # load_checkpoint strips this prefix, so the bare network loads from a training checkpoint.
+        checkpoint[NETWORK_PREFIX_KEY] = "net."
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)

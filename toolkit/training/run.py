@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,25 +14,21 @@ import torch
 from omegaconf import OmegaConf
 
 from ..checkpoint import CheckpointError, CheckpointMismatchError, load_checkpoint
-from ..checkpoint.atomic import atomic_file
-from ..config.bridge import ConfigError, build_model, optimizer_factories
-from ..config.job import output_dir, overrides, thread_count
+from ..config.bridge import build_model, optimizer_factories
+from ..config.root import Mode, TrainConfig
+from ..errors import ConfigError
+from ..files import atomic_file
 from .data import build_datamodule
 from .module import Classifier, NonFiniteLossError
 from .outputs import plot_curves, summary_line, write_init_report, write_metrics
-from .trainer import LOGGERS, check_logger, make_trainer, tidy_logging
+from .trainer import check_logger, make_trainer, tidy_logging
 
 log = logging.getLogger("toolkit.training")
-MODES = ("train", "eval")
 
 
-def check_choices(cfg: Any) -> None:
+def check_choices(cfg: TrainConfig) -> None:
     """Stop before any work on values that the schemas cannot check."""
-    if cfg.mode not in MODES:
-        raise ConfigError(f"mode={cfg.mode} is not one of {MODES}")
-    if cfg.logger not in LOGGERS:
-        raise ConfigError(f"logger={cfg.logger} is not one of {LOGGERS}")
-    if cfg.mode == "eval" and not cfg.ckpt_path:
+    if cfg.mode == Mode.eval and not cfg.ckpt_path:
         raise ConfigError("mode=eval needs ckpt_path=<a checkpoint of this model>")
     if cfg.ckpt_path and Path(cfg.ckpt_path).is_dir():
         raise ConfigError(f"ckpt_path={cfg.ckpt_path} is a directory; give a checkpoint file in it")
@@ -80,7 +77,7 @@ def completed_epochs(checkpoint: Any) -> int:
         return int(checkpoint.get("epoch", -1)) + 1
 
 
-def check_resume(cfg: Any, checkpoint: Any) -> None:
+def check_resume(cfg: TrainConfig, checkpoint: Any) -> None:
     """Stop when a resumed run has nothing left to train."""
     max_epochs = cfg.trainer.get("max_epochs")
     done = completed_epochs(checkpoint)
@@ -101,7 +98,7 @@ def described(node: Any, group: str) -> str:
     return f"{group}={str(node['_target_']).rsplit('.', 1)[-1]}({arguments})"
 
 
-def check_optimization(optimizer: Any, scheduler: Any, cfg: Any) -> None:
+def check_optimization(optimizer: Any, scheduler: Any, cfg: TrainConfig) -> None:
     """Build the optimizer and the LR schedule on a stand-in parameter and step the schedule through the
     run's epochs, so that a bad `optim.*` or `sched.*` value stops the run before training, naming it."""
     stand_in = torch.nn.Parameter(torch.zeros(1))
@@ -121,7 +118,7 @@ def check_optimization(optimizer: Any, scheduler: Any, cfg: Any) -> None:
         raise ConfigError(f"{described(cfg.sched, 'sched')}: {type(error).__name__}: {error}") from error
 
 
-def check_forward(net: torch.nn.Module, datamodule: Any, cfg: Any) -> None:
+def check_forward(net: torch.nn.Module, datamodule: Any, cfg: TrainConfig) -> None:
     """Run the network on two training samples (eval mode, no gradients), so that a model and data
     that do not fit stop the run before training, naming both."""
     images = torch.stack([datamodule.train_set[i][0] for i in range(min(2, len(datamodule.train_set)))])
@@ -150,17 +147,20 @@ def final_metrics(trainer: L.Trainer) -> dict[str, Any]:
     return metrics
 
 
-def run(cfg: Any) -> float:
+def run(
+    cfg: TrainConfig, folder: Path | None = None, overrides: Sequence[str] = (), threads: int | None = None
+) -> float:
     """Train (`mode=train`, resuming from `ckpt_path` if given) or evaluate (`mode=eval`).
 
-    Writes metrics.json, init_report.txt, curves.png and checkpoints in the output folder, prints
-    a one-line summary, and returns the final val_acc.
+    Writes metrics.json, init_report.txt, curves.png and checkpoints in `folder` (default: the
+    working folder), prints a one-line summary, and returns the final val_acc. `overrides` are
+    recorded in metrics.json; `threads` (default `cfg.threads`) sets torch's thread count.
     """
     start = time.perf_counter()
     check_choices(cfg)
-    folder = output_dir()
+    folder = Path.cwd() if folder is None else Path(folder)
     tidy_logging()
-    threads = thread_count(cfg)
+    threads = cfg.threads if threads is None else threads
     if threads:
         torch.set_num_threads(threads)
     L.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -173,13 +173,13 @@ def run(cfg: Any) -> float:
     check_forward(net, datamodule, cfg)
     if cfg.ckpt_path:
         checkpoint = load_weights(net, cfg.ckpt_path)
-        if cfg.mode == "train":
+        if cfg.mode == Mode.train:
             check_resume(cfg, checkpoint)
     optimizer, scheduler = optimizer_factories(cfg)
     check_optimization(optimizer, scheduler, cfg)
     module = Classifier(net, datamodule.num_classes, optimizer, scheduler)
     trainer = make_trainer(cfg, folder)
-    if cfg.mode == "eval":
+    if cfg.mode == Mode.eval:
         trainer.validate(module, datamodule=datamodule, verbose=False)
     else:
         try:
@@ -190,12 +190,12 @@ def run(cfg: Any) -> float:
             raise NonFiniteLossError(f"training stopped: {error}; {kept}") from error
     metrics = final_metrics(trainer)
     metrics.update(
-        mode=cfg.mode,
+        mode=Mode(cfg.mode).value,
         wall_time_s=time.perf_counter() - start,
         parameters=sum(p.numel() for p in net.parameters()),
         torch_threads=torch.get_num_threads(),
-        overrides=overrides(),
-        config=OmegaConf.to_container(cfg, resolve=True),
+        overrides=list(overrides),
+        config=OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
     )
     write_metrics(folder / "metrics.json", metrics)
     if (folder / "logs" / "metrics.csv").is_file():

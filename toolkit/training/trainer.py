@@ -15,13 +15,13 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
 from lightning.pytorch.loggers import CSVLogger
 
-from ..config.bridge import ConfigError, to_builder_cfg
+from ..config.bridge import to_builder_cfg
+from ..config.root import Logger, TrainConfig
+from ..errors import ConfigError
 from .checkpoint_io import AtomicCheckpointIO
 from .ddp import strategy_for
 from .rank_spread import BatchNormRankSpread
 from .sync_bn import ToolkitSyncBatchNorm
-
-LOGGERS = ("csv", "tensorboard")
 
 
 def tidy_logging() -> None:
@@ -87,9 +87,9 @@ def check_logger(name: str) -> None:
         )
 
 
-def make_loggers(cfg: Any, folder: Path) -> list[Any]:
+def make_loggers(cfg: TrainConfig, folder: Path) -> list[Any]:
     loggers: list[Any] = [CSVLogger(folder, name="logs", version="")]
-    if cfg.logger == "tensorboard":
+    if cfg.logger == Logger.tensorboard:
         from lightning.pytorch.loggers import TensorBoardLogger
 
         loggers.append(TensorBoardLogger(folder, name="tensorboard", version=""))
@@ -111,7 +111,7 @@ def check_devices(arguments: dict[str, Any]) -> None:
         raise ConfigError(f"trainer.devices={devices}: this machine has {available} {kind}")
 
 
-def make_trainer(cfg: Any, folder: Path) -> L.Trainer:
+def make_trainer(cfg: TrainConfig, folder: Path) -> L.Trainer:
     """A Trainer with the config's arguments, the best and the last checkpoints, and logs."""
     arguments = to_builder_cfg(cfg.trainer)
     callbacks: list[Any] = [*checkpoint_callbacks(folder), BatchNormRankSpread()]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
+
+from ..config.root import TrainConfig
 
 
 def output_dir() -> Path:
@@ -19,7 +20,7 @@ def overrides() -> list[str]:
     return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
 
 
-def thread_count(cfg: Any) -> int | None:
+def thread_count(cfg: TrainConfig) -> int | None:
     """`threads=N`; else, under a parallel launcher (joblib's n_jobs), the job's share of the cores."""
     if cfg.threads is not None or not HydraConfig.initialized():
         return cfg.threads

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from toolkit.checkpoint.atomic import atomic_file
+from toolkit.files import atomic_file
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o027, 0o077])
@@ -32,7 +32,7 @@ def test_a_failed_write_leaves_the_old_file(tmp_path):
 
 def test_the_next_write_removes_what_a_killed_writer_left(tmp_path):
     target = tmp_path / "last.ckpt"
-    killed = "import os, sys\nfrom toolkit.checkpoint.atomic import atomic_file\n"
+    killed = "import os, sys\nfrom toolkit.files import atomic_file\n"
     killed += "with atomic_file(sys.argv[1]) as file:\n    file.write(b'half')\n    file.flush()\n"
     killed += "    os.kill(os.getpid(), 9)\n"
     process = subprocess.run([sys.executable, "-c", killed, str(target)], capture_output=True)

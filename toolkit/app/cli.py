@@ -1,4 +1,4 @@
-"""The command line: `python train.py` or `toolkit-train`, with Hydra overrides.
+"""The command line: Hydra composes `pkg://toolkit.conf` with the overrides, then `task` runs it.
 
 Only Hydra and the config schemas are imported up front; torch and Lightning load when a run
 starts, so `--help` and `--cfg job` answer at once.
@@ -20,9 +20,11 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-import toolkit.config  # noqa: F401 (registers the schemas in Hydra's ConfigStore)
+from ..config import register_configs
+from .help import CONFIG_NAME  # importing help registers the resolver that lists the choices in --help
+from .job import output_dir, overrides, thread_count
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
+CONFIG_PACKAGE = "pkg://toolkit.conf"
 RUN_FILES = (".hydra", "init_report.txt", "logs")
 
 
@@ -43,13 +45,13 @@ def discard_run_folder(folder: Path, job_name: str) -> None:
 
 def task(cfg: DictConfig) -> float:
     """Train or evaluate as the config says; returns the final val_acc."""
-    from toolkit.checkpoint import CheckpointError
-    from toolkit.config.bridge import ConfigError
-    from toolkit.training import run
-    from toolkit.training.module import NonFiniteLossError
+    from ..checkpoint import CheckpointError
+    from ..errors import ConfigError
+    from ..training import run
+    from ..training.module import NonFiniteLossError
 
     try:
-        return run(cfg)
+        return run(cfg, output_dir(), overrides(), thread_count(cfg))
     except (ConfigError, CheckpointError, NonFiniteLossError) as error:
         hydra_cfg = HydraConfig.get()
         if hydra_cfg.mode == RunMode.MULTIRUN:
@@ -61,5 +63,6 @@ def task(cfg: DictConfig) -> float:
 
 
 def main() -> None:
-    """Run `task` under Hydra with the config tree in `conf/`."""
-    hydra.main(version_base=None, config_path=str(CONF), config_name="config")(task)()
+    """Run `task` under Hydra with the config tree shipped in the package."""
+    register_configs()
+    hydra.main(version_base=None, config_path=CONFIG_PACKAGE, config_name=CONFIG_NAME)(task)()

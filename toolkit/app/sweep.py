@@ -22,7 +22,7 @@ from hydra.core.utils import JobReturn, JobStatus
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from ..checkpoint.atomic import atomic_file
+from ..files import atomic_file
 
 METRICS = ("val_acc", "val_loss", "train_loss", "train_acc", "epochs")
 COLUMNS = ("job", "status", "overrides", *METRICS, "wall_time_s", "error")

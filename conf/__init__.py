@@ -1,0 +1,1 @@
+"""The config tree of `python train.py`, shipped as package data (`pkg://toolkit.conf`)."""

@@ -1,0 +1,1 @@
+"""The conv, norm and act groups, on Hydra's search path (`pkg://toolkit.conf.layers`)."""

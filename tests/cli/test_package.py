@@ -1,0 +1,65 @@
+"""The config tree ships inside the package: a wheel installed without -e works from any folder, and a
+new option of an existing type is one YAML file that `--help` lists."""
+
+import subprocess
+import sys
+import venv
+
+import pytest
+
+from .conftest import ROOT, train_command
+
+
+@pytest.mark.slow
+def test_the_wheel_works_from_an_empty_folder(tmp_path):
+    dist = tmp_path / "dist"
+    build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(dist), str(ROOT)]
+    subprocess.run(build, check=True, capture_output=True, timeout=300)
+    wheel = next(dist.glob("toolkit-*.whl"))
+    environment = tmp_path / "venv"
+    venv.create(environment, system_site_packages=True, with_pip=True)  # torch and the rest from this Python
+    python = environment / "bin" / "python"
+    install = [python, "-m", "pip", "install", "--no-deps", "--force-reinstall", "--no-index", str(wheel)]
+    subprocess.run(install, check=True, capture_output=True, timeout=300)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+
+    def in_empty(*command):
+        return subprocess.run(command, capture_output=True, text=True, cwd=empty, timeout=300)
+
+    where = in_empty(python, "-c", "import toolkit.conf; print(toolkit.conf.__file__)")
+    assert where.stdout.startswith(str(environment)), where.stdout + where.stderr  # the wheel's copy, not the source
+    job = in_empty(python, "-m", "toolkit", "--cfg", "job", "norm=gn")
+    assert job.returncode == 0, job.stderr[-2000:]
+    assert "norm:\n  type: GN\n  num_groups: 8" in job.stdout
+    trained = in_empty(environment / "bin" / "toolkit-train", "trainer.max_epochs=1", "hydra.run.dir=run")
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    assert trained.stdout.splitlines()[-1].startswith("val_acc=") and (empty / "run" / "metrics.json").is_file()
+
+
+LEAKY_02 = """\
+# LeakyReLU with slope 0.2: a new option of an existing type, one file.
+defaults:
+  - /schema/act/LeakyReLUConfig@_here_
+  - _self_
+
+negative_slope: 0.2
+"""
+
+
+def test_a_new_option_is_one_yaml_file(compose_config, tmp_path):
+    (tmp_path / "act").mkdir()
+    (tmp_path / "act" / "leakyrelu02.yaml").write_text(LEAKY_02)
+    # hydra.searchpath on the command line replaces the list in conf/config.yaml: keep its entry
+    cfg = compose_config("act=leakyrelu02", f"hydra.searchpath=[pkg://toolkit.conf.layers,file://{tmp_path}]")
+    assert cfg.act.type == "LeakyReLU" and cfg.act.negative_slope == 0.2
+    shown = subprocess.run(
+        [*train_command(), "--config-dir", str(tmp_path), "--help", "act=leakyrelu02"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    acts = next(line for line in shown.stdout.splitlines() if line.startswith("act: "))
+    assert "leakyrelu02" in acts.split(": ")[1].split(", ")
+    assert "act:\n  type: LeakyReLU\n  negative_slope: 0.2" in shown.stdout

@@ -1,0 +1,85 @@
+"""`run(cfg)` in-process on a composed config: what `python train.py ...` does, without a new interpreter."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from toolkit import load_checkpoint
+from toolkit.errors import ConfigError
+from toolkit.models import SimpleCNN
+from toolkit.training.module import NonFiniteLossError
+from toolkit.training.run import run
+
+SHORT = "trainer.max_epochs=2"
+
+
+def metrics(folder):
+    return json.loads((folder / "metrics.json").read_text())
+
+
+def test_norm_gn_init_kaiming_as_written(compose_config, tmp_path):
+    overrides = ["norm=gn", "init=kaiming"]
+    val_acc = run(compose_config(*overrides), tmp_path, overrides)
+    result = metrics(tmp_path)
+    assert result["overrides"] == overrides and result["config"]["norm"]["type"] == "GN"
+    assert "Constant(layer=['GroupNorm'], val=1.0, bias=0.0)" in (tmp_path / "init_report.txt").read_text()
+    assert result["val_acc"] == val_acc >= 0.95
+
+
+def test_eval_and_export(compose_config, tmp_path):
+    exported = tmp_path / "weights" / "net.safetensors"
+    run(compose_config(SHORT, f"export={exported}"), tmp_path / "trained")
+    last = tmp_path / "trained" / "checkpoints" / "last.ckpt"
+    run(compose_config("mode=eval", f"ckpt_path={last}"), tmp_path / "evaluated")
+    evaluated = metrics(tmp_path / "evaluated")
+    assert evaluated["mode"] == "eval"
+    assert evaluated["val_acc"] == pytest.approx(metrics(tmp_path / "trained")["val_acc"], abs=1e-6)
+    assert "weights then restored from ckpt_path" in (tmp_path / "evaluated" / "init_report.txt").read_text()
+    net, from_ckpt = SimpleCNN(1, 10), SimpleCNN(1, 10)
+    load_checkpoint(net, str(exported), strict=True)
+    load_checkpoint(from_ckpt, str(last), strict=True)
+    for name, tensor in from_ckpt.state_dict().items():
+        assert torch.equal(net.state_dict()[name], tensor), name
+
+
+def test_non_finite_loss_stops_naming_the_step(compose_config, tmp_path):
+    with pytest.raises(
+        NonFiniteLossError, match=r"training stopped: the training loss became .* at step \d+ \(epoch 1\)"
+    ):
+        run(compose_config("optim.lr=1e12", "trainer.max_epochs=3"), tmp_path)
+
+
+def test_folder_data(compose_config, tmp_path):
+    from PIL import Image
+
+    for label, color in (("red", (220, 20, 20)), ("blue", (20, 20, 220))):
+        (tmp_path / "images" / label).mkdir(parents=True)
+        for index in range(12):
+            Image.new("RGB", (20, 20), color=tuple(c + index for c in color)).save(
+                tmp_path / "images" / label / f"{index}.png"
+            )
+    overrides = ["data=folder", f"data.root={tmp_path / 'images'}", "data.size=16", "data.batch_size=8", SHORT]
+    run(compose_config(*overrides), tmp_path / "run")
+    result = metrics(tmp_path / "run")
+    assert result["config"]["data"]["num_classes"] == 2 and result["val_acc"] == 1.0
+
+
+def test_ddp_without_gpus_and_too_many_devices_say_what_to_do(compose_config, tmp_path):
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="this machine has no GPU; use trainer=ddp_cpu"):
+            run(compose_config("trainer=ddp"), tmp_path)
+    with pytest.raises(ConfigError, match=r"trainer\.devices=512: this machine has"):
+        run(compose_config("trainer=ddp_cpu", "trainer.devices=512"), tmp_path)
+
+
+def test_the_progress_bar_counts_epochs_from_one():
+    from types import SimpleNamespace
+
+    from toolkit.training.trainer import EpochProgressBar
+
+    bar = EpochProgressBar()
+    bar._trainer = SimpleNamespace(max_epochs=3)
+    assert bar._get_train_description(2).strip() == "Epoch 3/3"
