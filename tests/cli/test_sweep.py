@@ -55,12 +55,12 @@ def expected_running_stats() -> dict[str, torch.Tensor]:
 
 @pytest.mark.slow
 def test_ddp_on_two_cpu_processes_inside_a_sweep_syncs_bn_like_one_process(tmp_path):
-    result, folder = sweep(tmp_path, *DDP, "seed=0,1")
+    result, folder = sweep(tmp_path, *DDP, "seed=0")
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = sorted(path for path in folder.iterdir() if path.is_dir())
-    assert [job.name for job in jobs] == ["0", "1"]  # one folder per job: the ranks never re-ran the sweep
-    assert all(len(list(job.glob("metrics.json"))) == 1 for job in jobs)
-    assert [row["status"] for row in summary_rows(folder)] == ["completed", "completed"]
+    assert [job.name for job in jobs] == ["0"]  # one folder for the job: the ranks never re-ran the sweep
+    assert len(list(jobs[0].rglob("metrics.json"))) == 1
+    assert [row["status"] for row in summary_rows(folder)] == ["completed"]
     metrics = json.loads((jobs[0] / "metrics.json").read_text())
     assert metrics["epochs"] == 1 and metrics["bn_stats_rank_spread"] < 1e-5
     checkpoint = torch.load(jobs[0] / "checkpoints" / "last.ckpt", weights_only=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import pickle
 import struct
 import zipfile
 from typing import BinaryIO
@@ -107,7 +108,8 @@ def check_storage_records(path: str) -> None:
 
     A memory-mapped load takes each storage's length from the pickle, not from the record, so a
     short record would silently lend its tensors the bytes that follow it. This reads the pickle
-    with torch's safe unpickler and the records' sizes from the zip directory, no tensor data.
+    (with stand-ins for every global, so nothing is imported or run) and the records' sizes from the
+    zip directory, no tensor data.
     """
     with zipfile.ZipFile(path) as archive:
         pickle_name = min((name for name in archive.namelist() if name.endswith("data.pkl")), key=len, default=None)
@@ -123,20 +125,53 @@ def check_storage_records(path: str) -> None:
             raise CheckpointError(f"the storage record {record} {held}, but its tensors need {nbytes}")
 
 
-def _storage_sizes(data_pickle: bytes) -> dict[str, int]:
-    """Each storage key of a torch pickle and its length in bytes, read without loading any data."""
-    from torch import _weights_only_unpickler
+class _Stub:
+    """Whatever a pickle asks for while its storage sizes are read: accepts any call, state or item."""
 
-    needed: dict[str, int] = {}
+    def __new__(cls, *args: object, **kwargs: object) -> _Stub:
+        return super().__new__(cls)
 
-    def persistent_load(saved_id: tuple) -> torch.storage.TypedStorage:
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        pass
+
+    def __setstate__(self, state: object) -> None:
+        pass
+
+    def __setitem__(self, key: object, value: object) -> None:
+        pass
+
+    def __call__(self, *args: object, **kwargs: object) -> _Stub:
+        return _Stub()
+
+    def append(self, value: object) -> None:
+        pass
+
+    def extend(self, values: object) -> None:
+        pass
+
+
+class _StorageSizes(pickle.Unpickler):
+    """Walks a torch pickle, recording each storage's key and length in bytes; imports nothing."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        super().__init__(file, encoding="utf-8")
+        self.needed: dict[str, int] = {}
+
+    def find_class(self, module: str, name: str) -> type:
+        return type(name, (_Stub,), {"global_name": f"{module}.{name}"})
+
+    def persistent_load(self, saved_id: object) -> _Stub:
+        if not (isinstance(saved_id, tuple) and len(saved_id) == 5 and saved_id[0] in ("storage", b"storage")):
+            raise CheckpointError(f"unexpected persistent id in the pickle: {saved_id!r}")
         _, storage_type, key, _, numel = saved_id
-        dtype = torch.uint8 if storage_type is torch.UntypedStorage else storage_type.dtype
-        needed[key] = numel * dtype.itemsize
-        storage = torch.UntypedStorage(needed[key], device="meta")
-        return torch.storage.TypedStorage(wrap_storage=storage, dtype=dtype, _internal=True)
+        name = getattr(storage_type, "global_name", "").rpartition(".")[2]
+        dtype = torch.uint8 if name == "UntypedStorage" else torch.storage._get_dtype_from_pickle_storage_type(name)
+        self.needed[str(key)] = int(numel) * dtype.itemsize
+        return _Stub()
 
-    unpickler = _weights_only_unpickler.Unpickler(io.BytesIO(data_pickle), encoding="utf-8")
-    unpickler.persistent_load = persistent_load
-    unpickler.load()
-    return needed
+
+def _storage_sizes(data_pickle: bytes) -> dict[str, int]:
+    """Each storage key of a torch pickle and its length in bytes, read without loading anything."""
+    reader = _StorageSizes(io.BytesIO(data_pickle))
+    reader.load()
+    return reader.needed

@@ -94,13 +94,9 @@ def read_checkpoint(path: str | os.PathLike[str], map_location: MapLocation = No
             raise not_a_checkpoint(f"checkpoint file {path!r}", file)
     if kind == SAFETENSORS:
         return _read_safetensors(path, map_location)
-    mmap = kind == ZIP and weights_only
+    mmap = kind == ZIP and weights_only and _records_hold_their_tensors(path)
     try:
-        if mmap:
-            check_storage_records(path)
         return torch.load(path, map_location=map_location, weights_only=weights_only, mmap=mmap)
-    except CheckpointError as error:
-        raise CheckpointError(f"checkpoint file {path!r} is corrupt: {error}") from error
     except pickle.UnpicklingError as error:
         unsafe = [line.strip() for line in str(error).splitlines() if "global" in line.lower()]
         if weights_only and unsafe:
@@ -115,6 +111,20 @@ def read_checkpoint(path: str | os.PathLike[str], map_location: MapLocation = No
         ) from error
     except Exception as error:
         raise CheckpointError(f"cannot read the checkpoint file {path!r}: {type(error).__name__}: {error}") from error
+
+
+def _records_hold_their_tensors(path: str) -> bool:
+    """Whether a zip file can be memory-mapped safely: its storage records are checked (a short one is
+    a CheckpointError); a pickle the check cannot follow is read without mmap, which torch checks."""
+    try:
+        check_storage_records(path)
+    except CheckpointError as error:
+        raise CheckpointError(f"checkpoint file {path!r} is corrupt: {error}") from error
+    except (EOFError, zipfile.BadZipFile) as error:
+        raise CheckpointError(f"checkpoint file {path!r} is truncated or corrupt: {error}") from error
+    except Exception:
+        return False
+    return True
 
 
 def _read_safetensors(path: str, map_location: MapLocation) -> dict[str, torch.Tensor]:
