@@ -2,6 +2,8 @@
 
 Prints one line per check with its numbers; exits non-zero on the first failure.
 
+Runs `python -m toolkit`, so the package must be installed (`pip install -e .` or the wheel).
+
 Usage: python scripts/check_gpu.py
 """
 
@@ -11,15 +13,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import torch
 from torch import nn
 
+from toolkit.checkpoint import load_checkpoint
 from toolkit.cnn import ConvModule, fuse_conv_bn
 from toolkit.cnn.sync_bn import SyncBatchNorm
 
-ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = {
     "bn relu": dict(norm_cfg=dict(type="BN")),
     "gn gelu reflect, norm first": dict(
@@ -64,6 +65,21 @@ def check_sync_bn() -> None:
     assert error < 1e-5
 
 
+def check_checkpoint() -> None:
+    source = ConvModule(8, 16, 3, norm_cfg=dict(type="BN")).cuda()
+    target = ConvModule(8, 16, 3, norm_cfg=dict(type="BN")).cuda()
+    with tempfile.TemporaryDirectory() as folder:
+        path = f"{folder}/w.pth"
+        torch.save(source.state_dict(), path)
+        checkpoint = load_checkpoint(target, path, map_location="cuda", strict=True)
+    devices = {tensor.device.type for tensor in checkpoint.values()}
+    same = all(
+        torch.equal(a, b) for a, b in zip(source.state_dict().values(), target.state_dict().values(), strict=True)
+    )
+    print(f"load_checkpoint(map_location='cuda'), memory-mapped and checked: devices {devices}, equal {same}")
+    assert devices == {"cuda"} and same
+
+
 def check_training() -> None:
     runs = {
         "train.py on the GPU, resnet on synthetic 64x64": [
@@ -76,8 +92,8 @@ def check_training() -> None:
     }
     with tempfile.TemporaryDirectory() as folder:
         for index, (name, overrides) in enumerate(runs.items()):
-            command = [sys.executable, str(ROOT / "train.py"), *overrides, "trainer.max_epochs=3"]
-            result = subprocess.run([*command, f"hydra.run.dir={folder}/{index}"], capture_output=True, text=True)
+            command = [sys.executable, "-m", "toolkit", *overrides, "trainer.max_epochs=3", f"hydra.run.dir={index}"]
+            result = subprocess.run(command, capture_output=True, text=True, cwd=folder)
             summary = [line for line in result.stdout.splitlines() if line.startswith("val_acc=")]
             print(f"{name}: {summary[0] if summary else result.stderr[-1500:]}")
             assert result.returncode == 0
@@ -85,7 +101,7 @@ def check_training() -> None:
 
 def main() -> None:
     print(f"torch {torch.__version__}, {torch.cuda.get_device_name()}")
-    for check in (check_compile, check_fusion, check_sync_bn, check_training):
+    for check in (check_compile, check_fusion, check_sync_bn, check_checkpoint, check_training):
         check()
 
 
