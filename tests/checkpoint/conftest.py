@@ -62,7 +62,7 @@ class Server:
         self.routes = Routes()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(self.routes))
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.02,), daemon=True)
         self.thread.start()
 
     def url(self, path: str) -> str:

@@ -21,7 +21,7 @@ def metrics(folder):
 
 
 def test_norm_gn_init_kaiming_as_written(compose_config, tmp_path):
-    overrides = ["norm=gn", "init=kaiming"]
+    overrides = ["norm=gn", "init=kaiming", "trainer.max_epochs=6"]
     val_acc = run(compose_config(*overrides), tmp_path, overrides)
     result = metrics(tmp_path)
     assert result["overrides"] == overrides and result["config"]["norm"]["type"] == "GN"
