@@ -1,7 +1,31 @@
-"""The error of a config that composes but cannot be built or run, shared by every layer of toolkit."""
+"""Errors shared by every layer of toolkit.
+
+Where MMCV validates an argument with `assert`, toolkit raises an error of the natural type with a
+message that names the key and what is allowed; it also derives from `AssertionError`, so code and
+tests written for MMCV still catch it.
+
+>>> issubclass(ArgumentTypeError, TypeError) and issubclass(ArgumentTypeError, AssertionError)
+True
+"""
 
 from __future__ import annotations
 
 
 class ConfigError(ValueError):
     """A config that composes but cannot be built; the message names the key and the value."""
+
+
+class ArgumentTypeError(TypeError, AssertionError):
+    """An argument of the wrong type (MMCV asserts it)."""
+
+
+class ArgumentValueError(ValueError, AssertionError):
+    """An argument with a value that is not allowed (MMCV asserts it)."""
+
+
+class ArgumentKeyError(KeyError, AssertionError):
+    """A cfg that lacks a key it needs (MMCV asserts it)."""
+
+
+class ChildNotFoundError(ValueError, RuntimeError):
+    """An init override names no child of the module (MMCV raises RuntimeError)."""

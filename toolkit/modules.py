@@ -124,6 +124,10 @@ class BaseModule(nn.Module):
             initialize(self, pretrained)
         self._is_init = True
 
+    def __repr__(self) -> str:
+        text = super().__repr__()
+        return f"{text}\ninit_cfg={self.init_cfg}" if self.init_cfg else text
+
     def init_report(self) -> list[InitRow]:
         """A row per parameter: name, shape and the initializer that set it in `init_weights()`."""
         if self._init_report is None:

@@ -12,6 +12,9 @@
 from __future__ import annotations
 
 import difflib
+import inspect
+import sys
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -27,13 +30,51 @@ class Registry:
     (True, 2)
     """
 
-    def __init__(self, name: str) -> None:
+    def __init__(
+        self,
+        name: str,
+        build_func: Callable[..., Any] | None = None,
+        parent: Registry | None = None,
+        scope: str | None = None,
+    ) -> None:
+        """`build_func` builds for `build()` (the parent's, else `build_from_cfg`); a child registry
+        (`parent=`) falls back to its parent in lookups, and `'scope.Name'` finds a name in the
+        registry of that scope (by default the top-level package of the code that made it, as MMCV).
+        """
+        if parent is not None and not isinstance(parent, Registry):
+            raise TypeError(f"parent must be a Registry, got {type(parent).__name__}")
         self._name = name
         self._module_dict: dict[str, Callable[..., Any]] = {}
+        self._children: dict[str, Registry] = {}
+        self._scope = _caller_package() if scope is None else scope
+        self.parent = parent
+        self.build_func = build_func or (parent.build_func if parent is not None else build_from_cfg)
+        if parent is not None:
+            if self._scope in parent._children:
+                raise KeyError(f"scope {self._scope!r} already has a child registry of {parent.name}")
+            parent._children[self._scope] = self
 
     @property
     def name(self) -> str:
         return self._name
+
+    @property
+    def scope(self) -> str:
+        return self._scope
+
+    @property
+    def children(self) -> dict[str, Registry]:
+        return self._children
+
+    def build(self, *args: Any, **kwargs: Any) -> Any:
+        """Build with this registry's `build_func` (`build_from_cfg` unless given).
+
+        >>> REG = Registry('demo')
+        >>> _ = REG.register_module(module=dict)
+        >>> REG.build(dict(type='dict', a=1))
+        {'a': 1}
+        """
+        return self.build_func(*args, **kwargs, registry=self)
 
     @property
     def module_dict(self) -> dict[str, Callable[..., Any]]:
@@ -43,21 +84,35 @@ class Registry:
         return len(self._module_dict)
 
     def __contains__(self, key: object) -> bool:
-        return key in self._module_dict
+        return isinstance(key, str) and self.get(key) is not None
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(name={self._name!r}, items={sorted(self._module_dict)})"
+        return f"{type(self).__name__}(name={self._name}, items={self._module_dict})"
 
     def get(self, key: str) -> Callable[..., Any] | None:
-        """The class registered under `key`, or None (as MMCV's `Registry.get`)."""
-        return self._module_dict.get(key)
+        """The class registered under `key` (or `'scope.key'`), else the parent's, else None."""
+        if key in self._module_dict:
+            return self._module_dict[key]
+        scope, _, real_key = key.partition(".") if "." in key else (None, "", key)
+        if scope is not None:
+            if scope == self._scope and real_key in self._module_dict:
+                return self._module_dict[real_key]
+            if scope in self._children:
+                return self._children[scope].get(real_key)
+            root = self
+            while root.parent is not None:
+                root = root.parent
+            if root is not self:
+                return root.get(key)
+            return None
+        return self.parent.get(key) if self.parent is not None else None
 
     def __getitem__(self, key: str) -> Callable[..., Any]:
         """The class registered under `key`; a KeyError lists what is allowed otherwise."""
-        try:
-            return self._module_dict[key]
-        except KeyError:
-            raise KeyError(self._unknown_message(key)) from None
+        found = self.get(key) if isinstance(key, str) else None
+        if found is None:
+            raise KeyError(self._unknown_message(key))
+        return found
 
     def _unknown_message(self, key: object) -> str:
         allowed = sorted(self._module_dict)
@@ -76,8 +131,17 @@ class Registry:
     ) -> Callable[..., Any]:
         """Register `module` under `name` (default: its `__name__`), as a call or a decorator.
 
-        `name` may be a list of aliases. A name already taken raises KeyError unless `force`.
+        `name` may be a list of aliases. A name already taken raises KeyError unless `force`. The old
+        form, `register_module(Cls)` or a bare `@register_module`, still works with a DeprecationWarning.
         """
+        if inspect.isclass(name):
+            warnings.warn(
+                "register_module(Cls) is deprecated: use register_module(module=Cls) or @register_module()",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            self._register(name, None, force)
+            return name
         if not isinstance(force, bool):
             raise TypeError(f"force must be a bool, got {type(force).__name__}")
         if name is not None and not isinstance(name, str):
@@ -95,8 +159,8 @@ class Registry:
         return decorator
 
     def _register(self, module: Callable[..., Any], name: str | list[str] | None, force: bool) -> None:
-        if not callable(module):
-            raise TypeError(f"only classes or functions can be registered, got {type(module).__name__}")
+        if not (inspect.isclass(module) or inspect.isfunction(module)):
+            raise TypeError(f"module must be a class or a function, got {type(module).__name__}: {module!r}")
         names = [module.__name__] if name is None else [name] if isinstance(name, str) else name
         for key in names:
             if not force and key in self._module_dict:
@@ -106,6 +170,13 @@ class Registry:
                 )
         for key in names:
             self._module_dict[key] = module
+
+
+def _caller_package() -> str:
+    """The top-level package of the code that creates a registry (two frames up), as MMCV infers it."""
+    frame = sys._getframe(2)
+    module = frame.f_globals.get("__name__", "__main__")
+    return module.split(".")[0]
 
 
 def to_plain_dict(cfg: Any, what: str = "cfg") -> dict[str, Any]:
@@ -136,12 +207,13 @@ def resolve_type(
     ('dict', <class 'dict'>, {'a': 1})
     """
     args = to_plain_dict(cfg)
-    for key, value in to_plain_dict(default_args or {}, "default_args").items():
-        args.setdefault(key, value)
+    if default_args is not None:
+        for key, value in to_plain_dict(default_args, "default_args").items():
+            args.setdefault(key, value)
     if "type" not in args:
         raise KeyError(
-            f"a {registry.name} cfg needs a 'type' key, got {args!r}; "
-            f"allowed types: {', '.join(sorted(registry.module_dict))}"
+            f'`cfg` or `default_args` must contain the key "type", but got {args!r}; '
+            f"allowed {registry.name} types: {', '.join(sorted(registry.module_dict))}"
         )
     obj_type = args.pop("type")
     if isinstance(obj_type, str):

@@ -132,7 +132,7 @@ def test_mmcv_state_dict_keys():
     [
         (dict(order=("conv", "norm")), ValueError, "order must be"),
         (dict(order=("conv", "norm", "norm")), ValueError, "order must be"),
-        (dict(padding_mode="mirror"), ValueError, "padding_mode must be one of"),
+        (dict(padding_mode="mirror"), KeyError, "'mirror' is not in the padding layer registry"),
         (dict(norm_cfg="BN"), TypeError, "norm_cfg must be a dict"),
         (dict(bias="yes"), ValueError, "bias must be"),
     ],

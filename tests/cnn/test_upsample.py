@@ -54,5 +54,5 @@ def test_user_upsample_registered_and_built_by_name():
 def test_upsample_bad_cfg():
     with pytest.raises(TypeError):
         build_upsample_layer(["nearest"])
-    with pytest.raises(KeyError, match="needs a 'type' key"):
+    with pytest.raises(KeyError, match='must contain the key "type"'):
         build_upsample_layer(dict(scale_factor=2))

@@ -1,6 +1,6 @@
 """Checkpoints: reading them safely, loading them into modules, and where they come from."""
 
-from .errors import CheckpointError, CheckpointMismatchError
+from .errors import CheckpointError, CheckpointMismatchError, CheckpointNotFoundError
 from .io import read_checkpoint
 from .load import load_checkpoint
 from .model_zoo import get_model_zoo_urls
@@ -12,6 +12,7 @@ __all__ = [
     "CHECKPOINT_LOADERS",
     "CheckpointError",
     "CheckpointMismatchError",
+    "CheckpointNotFoundError",
     "LoadResult",
     "extract_state_dict",
     "get_model_zoo_urls",

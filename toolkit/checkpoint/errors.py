@@ -9,3 +9,7 @@ class CheckpointError(RuntimeError):
 
 class CheckpointMismatchError(CheckpointError):
     """A checkpoint was read, but its state dict does not fit the model (strict loading)."""
+
+
+class CheckpointNotFoundError(CheckpointError, FileNotFoundError):
+    """A checkpoint file or model-zoo name that does not exist (MMCV raises FileNotFoundError)."""

@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from .errors import CheckpointError
+from .errors import CheckpointError, CheckpointNotFoundError
 from .formats import SAFETENSORS, ZIP, check_storage_records, not_a_checkpoint, sniff_format
 
 MapLocation = str | torch.device | dict[str, str] | Callable[..., Any] | None
@@ -41,7 +41,7 @@ def checkpoint_path(path: Any) -> str:
     if os.path.isdir(path):
         raise CheckpointError(f"checkpoint file {path!r} is a directory, not a file")
     if not os.path.exists(path):
-        raise CheckpointError(f"checkpoint file {path!r} does not exist")
+        raise CheckpointNotFoundError(f"checkpoint file {path!r} does not exist")
     if not os.path.isfile(path):
         raise CheckpointError(f"checkpoint file {path!r} is not a regular file")
     if os.path.getsize(path) == 0:

@@ -41,12 +41,13 @@ def load_checkpoint(
     """Load a checkpoint into `model`; returns the checkpoint as read.
 
     `revise_keys` rename the state dict's keys (by default, DataParallel's `module.` prefix is
-    dropped); `prefix` keeps only the keys under it, stripped; `weights_only=False` opts out of
-    safe loading for a file you trust.
+    dropped); `prefix` keeps only the keys under it, stripped (`'backbone'` means `'backbone.'`);
+    `weights_only=False` opts out of safe loading for a file you trust.
     """
     checkpoint = load_from_source(filename, map_location=map_location, weights_only=weights_only)
     state_dict = apply_key_rules(extract_state_dict(checkpoint), revise_keys, strict=strict)
-    if prefix is not None:
+    if prefix:
+        prefix = prefix if prefix.endswith(".") else f"{prefix}."
         state_dict = select_prefix(state_dict, prefix)
         if not state_dict:
             raise CheckpointError(f"no key of {filename!r} starts with the prefix {prefix!r}")

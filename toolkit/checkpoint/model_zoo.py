@@ -12,7 +12,7 @@ import json
 import warnings
 from pathlib import Path
 
-from .errors import CheckpointError
+from .errors import CheckpointError, CheckpointNotFoundError
 from .paths import toolkit_home
 
 TABLES = Path(__file__).parent / "tables"
@@ -44,10 +44,10 @@ def get_model_zoo_urls() -> dict[str, str]:
     return urls
 
 
-def _unknown(name: str, scheme: str, table: dict[str, str]) -> CheckpointError:
+def _unknown(name: str, scheme: str, table: dict[str, str]) -> CheckpointNotFoundError:
     close = difflib.get_close_matches(name, list(table), n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(close)}?" if close else f"; known names: {', '.join(sorted(table))}"
-    return CheckpointError(f"{scheme}{name} is not in the model-zoo table{hint}")
+    return CheckpointNotFoundError(f"{scheme}{name} is not in the model-zoo table{hint}")
 
 
 def resolve_open_mmlab(name: str, scheme: str = "open-mmlab://") -> str:

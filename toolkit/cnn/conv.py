@@ -18,6 +18,8 @@ CONV_LAYERS = Registry("conv layer")
 CONV_LAYERS.register_module("Conv1d", module=nn.Conv1d)
 CONV_LAYERS.register_module(["Conv2d", "Conv"], module=nn.Conv2d)
 CONV_LAYERS.register_module("Conv3d", module=nn.Conv3d)
+CONV_LAYERS.register_module("deconv", module=nn.ConvTranspose2d)  # as MMCV registers them
+CONV_LAYERS.register_module("deconv3d", module=nn.ConvTranspose3d)
 
 
 @CONV_LAYERS.register_module(["ConvWS", "ConvWS2d"])

@@ -18,28 +18,29 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.instancenorm import _InstanceNorm
 
+from ..errors import ArgumentTypeError, ArgumentValueError
 from ..init import constant_init, kaiming_init
 from ..init.report import tracking
 from ..modules import BaseModule, InitCfg
 from .activation import build_activation_layer
 from .conv import build_conv_layer
 from .norm import build_norm_layer
-from .padding import build_padding_layer, padding_type
+from .padding import PADDING_LAYERS, build_padding_layer, padding_type
 
-PADDING_MODES = ("zeros", "circular", "reflect", "replicate")
 ORDER_NAMES = frozenset(("conv", "norm", "act"))
 
 
 def _check_cfg(cfg: Any, what: str) -> None:
     if cfg is not None and not isinstance(cfg, Mapping):
-        raise TypeError(f"{what} must be a dict or None, got {type(cfg).__name__}: {cfg!r}")
+        raise ArgumentTypeError(f"{what} must be a dict or None, got {type(cfg).__name__}: {cfg!r}")
 
 
 class ConvModule(BaseModule):
     """A conv + norm + activation block, built from configs, with MMCV's names and semantics.
 
     `bias='auto'` drops the conv bias when a norm follows; `order` is any arrangement of
-    'conv', 'norm' and 'act'; `padding_mode` is 'zeros', 'circular', 'reflect' or 'replicate'.
+    'conv', 'norm' and 'act'; `padding_mode` is 'zeros' or any type in
+    `PADDING_LAYERS` ('circular', 'reflect', 'replicate', or one you register).
     Its default init (Kaiming conv, norm 1/0) yields to an explicit parent `init_cfg`.
     """
 
@@ -68,9 +69,9 @@ class ConvModule(BaseModule):
         for cfg, what in ((conv_cfg, "conv_cfg"), (norm_cfg, "norm_cfg"), (act_cfg, "act_cfg")):
             _check_cfg(cfg, what)
         if not isinstance(order, (tuple, list)) or len(order) != 3 or set(order) != ORDER_NAMES:
-            raise ValueError(f"order must be a tuple of 'conv', 'norm' and 'act' in any order, got {order!r}")
-        if padding_mode not in PADDING_MODES:
-            raise ValueError(f"padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}")
+            raise ArgumentValueError(f"order must be a tuple of 'conv', 'norm' and 'act' in any order, got {order!r}")
+        if not isinstance(padding_mode, str):
+            raise ArgumentTypeError(f"padding_mode must be a str, got {type(padding_mode).__name__}: {padding_mode!r}")
         if bias != "auto" and not isinstance(bias, bool):
             raise ValueError(f"bias must be 'auto' or a bool, got {bias!r}")
         self.conv_cfg, self.norm_cfg, self.act_cfg = conv_cfg, norm_cfg, act_cfg
@@ -95,7 +96,10 @@ class ConvModule(BaseModule):
         )
         if self.with_explicit_padding:
             spatial_dims = len(getattr(conv, "kernel_size", (0, 0)))
-            self.padding_layer = build_padding_layer(dict(type=padding_type(padding_mode, spatial_dims)), padding)
+            # reflect, replicate, circular follow the conv's dimensions; another registered padding is used as named
+            mode = padding_type(padding_mode, spatial_dims)
+            mode = mode if mode in PADDING_LAYERS else padding_mode
+            self.padding_layer = build_padding_layer(dict(type=mode), padding)
         self.conv = nn.utils.spectral_norm(conv) if with_spectral_norm else conv
         self.in_channels = conv.in_channels
         self.out_channels = conv.out_channels

@@ -16,6 +16,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.instancenorm import _InstanceNorm
 
+from ..errors import ArgumentKeyError, ArgumentTypeError
 from ..registry import Registry, construct, resolve_type
 from .sync_bn import SyncBatchNorm
 
@@ -92,6 +93,8 @@ def build_norm_layer(cfg: Mapping[str, Any], num_features: int, postfix: int | s
     >>> name, layer.weight.requires_grad
     ('bn1', False)
     """
+    if not isinstance(postfix, (int, str)) or isinstance(postfix, bool):
+        raise ArgumentTypeError(f"postfix must be an int or a str, got {type(postfix).__name__}: {postfix!r}")
     label, norm_layer, cfg_ = resolve_type(cfg, NORM_LAYERS)
     abbr = infer_abbr(norm_layer)
     requires_grad = cfg_.pop("requires_grad", True)
@@ -99,7 +102,7 @@ def build_norm_layer(cfg: Mapping[str, Any], num_features: int, postfix: int | s
     check_norm_args(label, cfg_)
     if issubclass(norm_layer, nn.GroupNorm):
         if "num_groups" not in cfg_:
-            raise KeyError(
+            raise ArgumentKeyError(
                 f"{label} needs 'num_groups' in its cfg (a divisor of the {num_features} channels), got {dict(cfg)!r}"
             )
         groups = cfg_["num_groups"]

@@ -3,6 +3,8 @@
 A module without a weight, or whose bias is None, is left as it is for that part.
 
 >>> from torch import nn
+
+from ..errors import ArgumentValueError
 >>> conv = nn.Conv2d(3, 3, 1)
 >>> constant_init(conv, 1, bias=0)
 >>> conv.weight.unique().tolist(), conv.bias.unique().tolist()
@@ -15,13 +17,15 @@ import math
 
 from torch import nn
 
+from ..errors import ArgumentValueError
+
 DISTRIBUTIONS = ("normal", "uniform")
 
 
 def check_distribution(distribution: str) -> None:
     """Raise ValueError unless `distribution` is 'normal' or 'uniform'."""
     if distribution not in DISTRIBUTIONS:
-        raise ValueError(f"distribution must be one of {DISTRIBUTIONS}, got {distribution!r}")
+        raise ArgumentValueError(f"distribution must be one of {DISTRIBUTIONS}, got {distribution!r}")
 
 
 def _weight(module: nn.Module) -> nn.Parameter | None:

@@ -22,6 +22,7 @@ from typing import Any
 
 from torch import nn
 
+from ..errors import ChildNotFoundError
 from ..registry import Registry, build_from_cfg, to_plain_dict
 from .functions import (
     bias_init_with_prob,
@@ -90,6 +91,7 @@ class BaseInit:
         self.bias = bias_init_with_prob(bias_prob) if bias_prob is not None else bias
         self.layer = [] if layer is None else layer_names(layer)
         self.wholemodule = False
+        self._warned: set[str] = set()
 
     def init_layer(self, module: nn.Module) -> None:
         """Initialize one layer."""
@@ -107,7 +109,8 @@ class BaseInit:
             if hits:
                 matched |= hits
                 self.init_layer(submodule)
-        for name in sorted(wanted - matched):
+        for name in sorted(wanted - matched - self._warned):  # once per initializer, also under model.apply(init)
+            self._warned.add(name)
             warnings.warn(
                 f"{type(self).__name__}: layer {name!r} matches no submodule of {type(module).__name__}, "
                 "so it initialized nothing",
@@ -280,7 +283,7 @@ def _resolve_override(
         children = [child for child, _ in module.named_children()]
         close = difflib.get_close_matches(name, children, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ValueError(
+        raise ChildNotFoundError(
             f"override name {name!r} is not a submodule of {type(module).__name__}; its children: {children}{hint}"
         ) from None
     return name, child, cfg
