@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from toolkit.cnn import ACTIVATION_LAYERS, HSigmoid, build_activation_layer
+from toolkit.cnn import ACTIVATION_LAYERS, Clamp, HSigmoid, HSwish, Swish, build_activation_layer
 
 EXPECTED = {
     "ReLU": nn.ReLU,
@@ -15,8 +15,9 @@ EXPECTED = {
     "Tanh": nn.Tanh,
     "GELU": nn.GELU,
     "SiLU": nn.SiLU,
-    "Swish": nn.SiLU,
-    "HSwish": nn.Hardswish,
+    "Swish": Swish,
+    "HSwish": HSwish,
+    "Clamp": Clamp,
     "HSigmoid": HSigmoid,
     "Mish": nn.Mish,
 }
@@ -38,6 +39,14 @@ def test_arguments_pass_through():
     assert build_activation_layer(dict(type="LeakyReLU", negative_slope=0.2)).negative_slope == 0.2
     assert build_activation_layer(dict(type="GELU", approximate="tanh")).approximate == "tanh"
     assert build_activation_layer(dict(type="PReLU", num_parameters=4)).weight.shape == (4,)
+
+
+def test_swish_hswish_and_clamp_compute_mmcv_functions():
+    x = torch.linspace(-5, 5, 41)
+    torch.testing.assert_close(Swish()(x), nn.functional.silu(x))
+    torch.testing.assert_close(HSwish()(x), nn.functional.hardswish(x))
+    torch.testing.assert_close(HSwish(inplace=True)(x.clone()), nn.functional.hardswish(x))
+    assert Clamp(min=-2.0, max=3.0)(x).tolist() == x.clamp(-2, 3).tolist()
 
 
 def test_hsigmoid_matches_hardsigmoid():

@@ -11,7 +11,8 @@ EXPECTED = {"Conv1d": nn.Conv1d, "Conv2d": nn.Conv2d, "Conv3d": nn.Conv3d, "Conv
 def test_every_conv_type_builds_with_its_arguments(name):
     layer = build_conv_layer(dict(type=name), 4, 8, 3, stride=2, padding=1, bias=False)
     assert isinstance(layer, nn.modules.conv._ConvNd)
-    assert (layer.in_channels, layer.out_channels, layer.stride[0], layer.padding[0]) == (4, 8, 2, 1)
+    padding = 0 if name == "Conv2dAdaptivePadding" else 1  # it pads in forward, like TensorFlow's SAME
+    assert (layer.in_channels, layer.out_channels, layer.stride[0], layer.padding[0]) == (4, 8, 2, padding)
     assert layer.bias is None
 
 

@@ -87,9 +87,12 @@ def cache_path(url: str) -> Path:
     return checkpoint_cache() / f"{host}-{key}" / UNSAFE_IN_NAME.sub("_", name)
 
 
-def cached_download(url: str) -> Path:
-    """The cached file for `url`, downloaded first if it is not in the cache yet."""
+def cached_download(url: str, folder: str | os.PathLike[str] | None = None) -> Path:
+    """The cached file for `url` (under `folder` instead of the cache if given), downloaded first if
+    it is not there yet."""
     target = cache_path(url)
+    if folder is not None:
+        target = Path(folder).expanduser() / target.relative_to(checkpoint_cache())
     if not target.is_file():
         download(url, target)
     return target

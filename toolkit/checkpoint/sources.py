@@ -12,7 +12,10 @@ Add a scheme with one decorated function that returns the checkpoint:
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
+from collections.abc import Callable
 from typing import Any
 
 import torch  # noqa: F401 (used by the doctest)
@@ -26,10 +29,17 @@ from .model_zoo import resolve_open_mmlab, torchvision_url
 CHECKPOINT_LOADERS = Registry("checkpoint loader")
 
 
+def load_from_local(filename: str, map_location: MapLocation = None, weights_only: bool = True) -> Any:
+    """Read a local file (`~` expanded); a missing one is a CheckpointNotFoundError (a FileNotFoundError)."""
+    return read_checkpoint(os.path.expanduser(filename), map_location, weights_only)
+
+
 @CHECKPOINT_LOADERS.register_module(["http://", "https://"])
-def load_from_http(filename: str, map_location: MapLocation = None, weights_only: bool = True) -> Any:
-    """Download once into `$TOOLKIT_HOME/checkpoints`, then read from there."""
-    path = cached_download(filename)
+def load_from_http(
+    filename: str, map_location: MapLocation = None, model_dir: str | None = None, weights_only: bool = True
+) -> Any:
+    """Download once into `$TOOLKIT_HOME/checkpoints` (or `model_dir`), then read from there."""
+    path = cached_download(filename, model_dir)
     try:
         return read_checkpoint(path, map_location, weights_only)
     except CheckpointError as error:
@@ -40,7 +50,7 @@ def load_from_http(filename: str, map_location: MapLocation = None, weights_only
 def load_from_torchvision(filename: str, map_location: MapLocation = None, weights_only: bool = True) -> Any:
     """torchvision's ImageNet weights for the named model."""
     url = torchvision_url(filename[len("torchvision://") :])
-    return load_from_http(url, map_location, weights_only)
+    return load_from_http(url, map_location, weights_only=weights_only)
 
 
 @CHECKPOINT_LOADERS.register_module(["open-mmlab://", "openmmlab://"])
@@ -62,6 +72,48 @@ def load_from_source(filename: str, map_location: MapLocation = None, weights_on
         if "://" in filename:
             schemes = ", ".join(sorted(CHECKPOINT_LOADERS.module_dict))
             raise CheckpointError(f"no loader knows the scheme of {filename!r}; known schemes: {schemes}")
-        return read_checkpoint(filename, map_location, weights_only)
+        return load_from_local(filename, map_location, weights_only)
     loader = CHECKPOINT_LOADERS.module_dict[max(matching, key=len)]
     return loader(filename, map_location=map_location, weights_only=weights_only)
+
+
+class CheckpointLoader:
+    """`mmcv.runner.CheckpointLoader`: `register_scheme` and `load_checkpoint` over CHECKPOINT_LOADERS.
+
+    A loader written for MMCV takes `(filename, map_location)`; it is wrapped to take toolkit's
+    `weights_only` too (and ignore it: such a loader decides how it reads).
+
+    >>> @CheckpointLoader.register_scheme(prefixes='demo://')
+    ... def load_from_demo(filename, map_location):
+    ...     return {'weight': torch.zeros(1)}
+    >>> CheckpointLoader.load_checkpoint('demo://x')
+    {'weight': tensor([0.])}
+    >>> _ = CHECKPOINT_LOADERS.module_dict.pop('demo://')
+    """
+
+    @classmethod
+    def register_scheme(
+        cls, prefixes: str | list[str] | tuple[str, ...], loader: Callable[..., Any] | None = None, force: bool = False
+    ) -> Callable[..., Any]:
+        """Register `loader` for the prefixes (a call, or a decorator without `loader`)."""
+        if loader is None:
+            return functools.partial(cls.register_scheme, prefixes, force=force)
+        names = [prefixes] if isinstance(prefixes, str) else list(prefixes)
+        CHECKPOINT_LOADERS.register_module(names, force=force, module=_taking_weights_only(loader))
+        return loader
+
+    @classmethod
+    def load_checkpoint(cls, filename: str, map_location: MapLocation = None, logger: Any = None) -> Any:
+        """Read `filename` with the loader of its scheme (a local path otherwise), safely."""
+        return load_from_source(filename, map_location)
+
+
+def _taking_weights_only(loader: Callable[..., Any]) -> Callable[..., Any]:
+    if "weights_only" in inspect.signature(loader).parameters:
+        return loader
+
+    @functools.wraps(loader)
+    def load(filename: str, map_location: MapLocation = None, weights_only: bool = True) -> Any:
+        return loader(filename, map_location)
+
+    return load

@@ -19,8 +19,51 @@ from ..registry import Registry, construct, resolve_type
 ACTIVATION_LAYERS = Registry("activation layer")
 for _module in (nn.ReLU, nn.LeakyReLU, nn.PReLU, nn.RReLU, nn.ReLU6, nn.ELU, nn.Sigmoid, nn.Tanh, nn.GELU, nn.Mish):
     ACTIVATION_LAYERS.register_module(module=_module)
-ACTIVATION_LAYERS.register_module(["SiLU", "Swish"], module=nn.SiLU)
-ACTIVATION_LAYERS.register_module("HSwish", module=nn.Hardswish)
+ACTIVATION_LAYERS.register_module("SiLU", module=nn.SiLU)
+
+
+@ACTIVATION_LAYERS.register_module()
+class Swish(nn.Module):
+    """`x * sigmoid(x)`, MMCV's Swish (the same function as `nn.SiLU`).
+
+    >>> Swish()(torch.tensor([0.0, 1.0]))
+    tensor([0.0000, 0.7311])
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.sigmoid(x)
+
+
+@ACTIVATION_LAYERS.register_module()
+class HSwish(nn.Module):
+    """Hard swish `x * relu6(x + 3) / 6` (MobileNetV3), with MMCV's `inplace` argument.
+
+    >>> HSwish()(torch.tensor([-3.0, 0.0, 3.0]))
+    tensor([-0., 0., 3.])
+    """
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.act = nn.ReLU6(inplace)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.act(x + 3) / 6
+
+
+@ACTIVATION_LAYERS.register_module()
+class Clamp(nn.Module):
+    """Clamp the input to `[min, max]`, as MMCV's Clamp activation.
+
+    >>> Clamp(min=-1.0, max=1.0)(torch.tensor([-2.0, 0.5, 2.0]))
+    tensor([-1.0000,  0.5000,  1.0000])
+    """
+
+    def __init__(self, min: float = -1.0, max: float = 1.0) -> None:
+        super().__init__()
+        self.min, self.max = min, max
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.clamp(x, min=self.min, max=self.max)
 
 
 @ACTIVATION_LAYERS.register_module()

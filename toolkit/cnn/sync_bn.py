@@ -76,3 +76,35 @@ def convert_sync_batchnorm(module: nn.Module) -> nn.Module:
     for name, child in module.named_children():
         module._modules[name] = convert_sync_batchnorm(child)
     return module
+
+
+class _BatchNormXd(_BatchNorm):
+    """A BatchNorm for inputs of any rank: what `revert_sync_batchnorm` turns a SyncBatchNorm into."""
+
+    def _check_input_dim(self, input: torch.Tensor) -> None:
+        return
+
+
+def revert_sync_batchnorm(module: nn.Module) -> nn.Module:
+    """Replace every `nn.SyncBatchNorm` (toolkit's too) with a plain BatchNorm that keeps its
+    parameters, statistics and mode, e.g. to run a model trained with SyncBN in one process.
+
+    >>> model = revert_sync_batchnorm(nn.Sequential(SyncBatchNorm(4)))
+    >>> type(model[0]).__name__
+    '_BatchNormXd'
+    """
+    if isinstance(module, nn.SyncBatchNorm):
+        plain = _BatchNormXd(
+            module.num_features, module.eps, module.momentum, module.affine, module.track_running_stats
+        )
+        if module.affine:
+            plain.weight, plain.bias = module.weight, module.bias
+        plain.running_mean, plain.running_var = module.running_mean, module.running_var
+        plain.num_batches_tracked = module.num_batches_tracked
+        plain.train(module.training)
+        if hasattr(module, "qconfig"):
+            plain.qconfig = module.qconfig
+        module = plain
+    for name, child in module.named_children():
+        module._modules[name] = revert_sync_batchnorm(child)
+    return module

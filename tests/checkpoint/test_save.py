@@ -1,0 +1,71 @@
+"""`save_checkpoint` and friends, as `mmcv.runner` has them: model, optimizer and meta round-trip
+through `load_checkpoint` with `weights_only=True`."""
+
+import pytest
+import torch
+from torch import nn
+
+from toolkit.checkpoint import (
+    CHECKPOINT_LOADERS,
+    CheckpointLoader,
+    get_state_dict,
+    load_checkpoint,
+    load_from_local,
+    save_checkpoint,
+    weights_to_cpu,
+)
+
+
+def test_model_optimizer_and_meta_round_trip_safely(tmp_path):
+    model = nn.Sequential(nn.Conv2d(2, 3, 1), nn.BatchNorm2d(3))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    model(torch.randn(4, 2, 2, 2)).sum().backward()
+    optimizer.step()
+    path = tmp_path / "epoch_3.pth"
+    save_checkpoint(nn.DataParallel(model), path, optimizer=optimizer, meta=dict(epoch=3, iter=30))
+    restored = nn.Sequential(nn.Conv2d(2, 3, 1), nn.BatchNorm2d(3))
+    checkpoint = load_checkpoint(restored, str(path), strict=True)  # weights_only=True by default
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(restored.state_dict()[name], tensor), name
+    assert checkpoint["meta"]["epoch"] == 3 and "toolkit_version" in checkpoint["meta"] and checkpoint["meta"]["time"]
+    fresh = torch.optim.SGD(restored.parameters(), lr=0.1, momentum=0.9)
+    fresh.load_state_dict(checkpoint["optimizer"])
+    assert torch.equal(
+        fresh.state_dict()["state"][0]["momentum_buffer"], optimizer.state_dict()["state"][0]["momentum_buffer"]
+    )
+    assert [path.name for path in tmp_path.iterdir()] == ["epoch_3.pth"]  # written atomically, no leftovers
+
+
+def test_a_dict_of_optimizers_and_bad_arguments(tmp_path):
+    model = nn.Linear(2, 2)
+    optimizers = {"a": torch.optim.SGD(model.parameters(), lr=1.0), "b": torch.optim.Adam(model.parameters())}
+    save_checkpoint(model, tmp_path / "w.pth", optimizer=optimizers)
+    assert set(torch.load(tmp_path / "w.pth", weights_only=True)["optimizer"]) == {"a", "b"}
+    with pytest.raises(TypeError, match="meta must be a dict"):
+        save_checkpoint(model, tmp_path / "w.pth", meta=["epoch"])
+
+
+def test_get_state_dict_unwraps_wrappers_in_children_and_weights_to_cpu():
+    model = nn.Sequential(nn.DataParallel(nn.Linear(2, 2)))
+    assert list(get_state_dict(model)) == ["0.weight", "0.bias"]
+    assert all(tensor.device.type == "cpu" for tensor in weights_to_cpu(model.state_dict()).values())
+
+
+def test_checkpoint_loader_takes_mmcv_style_loaders(tmp_path):
+    torch.save({"weight": torch.ones(2, 2), "bias": torch.zeros(2)}, tmp_path / "w.pth")
+
+    @CheckpointLoader.register_scheme(prefixes=("local://", "here://"))
+    def load_from_here(filename, map_location):
+        return load_from_local(str(tmp_path / filename.split("://")[1]), map_location)
+
+    try:
+        model = nn.Linear(2, 2)
+        load_checkpoint(model, "here://w.pth", strict=True)
+        assert model.weight.unique().tolist() == [1.0]
+        assert set(CheckpointLoader.load_checkpoint("local://w.pth")) == {"weight", "bias"}
+        with pytest.raises(KeyError, match="already registered"):
+            CheckpointLoader.register_scheme("here://", load_from_here)
+        CheckpointLoader.register_scheme("here://", load_from_here, force=True)
+    finally:
+        for prefix in ("local://", "here://"):
+            CHECKPOINT_LOADERS.module_dict.pop(prefix)

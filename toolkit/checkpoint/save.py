@@ -1,0 +1,95 @@
+"""Writing checkpoints as `mmcv.runner` does: `save_checkpoint`, `get_state_dict`, `weights_to_cpu`.
+
+The file holds `meta`, `state_dict` and, given an optimizer, `optimizer`; it is written atomically
+and loads back with `weights_only=True` (no Python objects beyond dicts, lists, numbers, strings
+and tensors).
+
+>>> import os, tempfile
+>>> from torch import nn
+>>> path = os.path.join(tempfile.mkdtemp(), 'epoch_1.pth')
+>>> save_checkpoint(nn.Linear(2, 2), path, meta=dict(epoch=1))
+>>> sorted(torch.load(path, weights_only=True))
+['meta', 'state_dict']
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from .. import __version__
+from ..files import atomic_file
+from .errors import CheckpointError
+
+WRAPPERS = (nn.DataParallel, nn.parallel.DistributedDataParallel)
+
+
+def weights_to_cpu(state_dict: Mapping[str, torch.Tensor]) -> OrderedDict[str, torch.Tensor]:
+    """A copy of `state_dict` with every tensor on the CPU (its `_metadata` kept).
+
+    >>> weights_to_cpu({'w': torch.ones(1)})['w'].device.type
+    'cpu'
+    """
+    on_cpu: OrderedDict[str, torch.Tensor] = OrderedDict((key, value.cpu()) for key, value in state_dict.items())
+    on_cpu._metadata = getattr(state_dict, "_metadata", OrderedDict())  # type: ignore[attr-defined]
+    return on_cpu
+
+
+def get_state_dict(
+    module: nn.Module, destination: OrderedDict | None = None, prefix: str = "", keep_vars: bool = False
+) -> OrderedDict[str, torch.Tensor]:
+    """`module.state_dict()` with DataParallel and DistributedDataParallel wrappers looked through,
+    at the top and in any child, so the keys have no `module.` in them.
+
+    >>> list(get_state_dict(nn.DataParallel(nn.Linear(1, 1))))
+    ['weight', 'bias']
+    """
+    if isinstance(module, WRAPPERS):
+        module = module.module
+    if destination is None:
+        destination = OrderedDict()
+        destination._metadata = OrderedDict()  # type: ignore[attr-defined]
+    local_metadata = dict(version=module._version)
+    destination._metadata[prefix[:-1]] = local_metadata  # type: ignore[attr-defined]
+    module._save_to_state_dict(destination, prefix, keep_vars)
+    for name, child in module._modules.items():
+        if child is not None:
+            get_state_dict(child, destination, f"{prefix}{name}.", keep_vars=keep_vars)
+    for hook in module._state_dict_hooks.values():
+        result = hook(module, destination, prefix, local_metadata)
+        if result is not None:
+            destination = result
+    return destination
+
+
+def save_checkpoint(
+    model: nn.Module,
+    filename: str | os.PathLike[str],
+    optimizer: torch.optim.Optimizer | Mapping[str, torch.optim.Optimizer] | None = None,
+    meta: Mapping[str, Any] | None = None,
+) -> None:
+    """Save the model's weights (on the CPU), the optimizer's state and `meta`, atomically.
+
+    `meta` gets `toolkit_version` and `time`; a dict of optimizers is saved as a dict of states.
+    """
+    if meta is not None and not isinstance(meta, Mapping):
+        raise TypeError(f"meta must be a dict or None, got {type(meta).__name__}")
+    meta = dict(meta or {}, toolkit_version=__version__, time=time.asctime())
+    checkpoint: dict[str, Any] = {"meta": meta, "state_dict": weights_to_cpu(get_state_dict(model))}
+    if isinstance(optimizer, torch.optim.Optimizer):
+        checkpoint["optimizer"] = optimizer.state_dict()
+    elif isinstance(optimizer, Mapping):
+        checkpoint["optimizer"] = {name: each.state_dict() for name, each in optimizer.items()}
+    elif optimizer is not None:
+        raise TypeError(f"optimizer must be an Optimizer, a dict of them or None, got {type(optimizer).__name__}")
+    try:
+        with atomic_file(filename) as file:
+            torch.save(checkpoint, file)
+    except OSError as error:
+        raise CheckpointError(f"cannot write the checkpoint {os.fspath(filename)!r}: {error}") from error
