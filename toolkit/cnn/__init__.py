@@ -6,6 +6,7 @@ As `mmcv.cnn` does, this package also re-exports every name of `toolkit.init`.
 from ..init import *  # noqa: F403 (re-exported as mmcv.cnn does)
 from ..init import __all__ as _init_names
 from .activation import ACTIVATION_LAYERS, Clamp, HSigmoid, HSwish, Swish, build_activation_layer
+from .complexity import get_model_complexity_info
 from .conv import CONV_LAYERS, Conv2dAdaptivePadding, ConvAWS2d, ConvWS2d, build_conv_layer
 from .conv_module import ConvModule
 from .depthwise import DepthwiseSeparableConvModule
@@ -13,6 +14,7 @@ from .dropout import DROPOUT_LAYERS, Dropout, DropPath, build_dropout
 from .fuse import fuse_conv_bn
 from .norm import NORM_LAYERS, LayerNorm2d, build_norm_layer
 from .padding import PADDING_LAYERS, build_padding_layer
+from .resnet import ResNet
 from .scale import Scale, is_norm
 from .sync_bn import SyncBatchNorm, revert_sync_batchnorm
 from .upsample import UPSAMPLE_LAYERS, PixelShufflePack, build_upsample_layer
@@ -36,6 +38,7 @@ __all__ = [
     "HSwish",
     "LayerNorm2d",
     "PixelShufflePack",
+    "ResNet",
     "Scale",
     "Swish",
     "SyncBatchNorm",
@@ -46,6 +49,7 @@ __all__ = [
     "build_padding_layer",
     "build_upsample_layer",
     "fuse_conv_bn",
+    "get_model_complexity_info",
     "is_norm",
     "revert_sync_batchnorm",
     *_init_names,
