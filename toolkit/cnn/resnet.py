@@ -32,12 +32,31 @@ def _check_style(style: str) -> None:
 
 
 class _Residual(nn.Module):
-    """The residual sum and the optional gradient checkpointing shared by both blocks.
+    """A residual block with MMCV's arguments: the branch that `build` makes, a shortcut
+    (`downsample`, set after the branch so the state dict follows torchvision's order), the sum, a
+    ReLU, and optional gradient checkpointing."""
 
-    Subclasses set `downsample` after their layers, so the state dict follows torchvision's order.
-    """
+    expansion = 1
 
-    downsample: nn.Module | None
+    def __init__(
+        self,
+        inplanes: int,
+        planes: int,
+        stride: int = 1,
+        dilation: int = 1,
+        downsample: nn.Module | None = None,
+        style: str = "pytorch",
+        with_cp: bool = False,
+    ) -> None:
+        _check_style(style)
+        super().__init__()
+        self.build(inplanes, planes, stride, dilation, style)
+        self.relu = nn.ReLU(inplace=True)
+        self.stride, self.dilation, self.style, self.with_cp = stride, dilation, style, with_cp
+        self.downsample = downsample
+
+    def build(self, inplanes: int, planes: int, stride: int, dilation: int, style: str) -> None:
+        raise NotImplementedError
 
     def branch(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -54,27 +73,11 @@ class _Residual(nn.Module):
 class BasicBlock(_Residual):
     """Two 3x3 convs (ResNet-18/34)."""
 
-    expansion = 1
-
-    def __init__(
-        self,
-        inplanes: int,
-        planes: int,
-        stride: int = 1,
-        dilation: int = 1,
-        downsample: nn.Module | None = None,
-        style: str = "pytorch",
-        with_cp: bool = False,
-    ) -> None:
-        _check_style(style)
-        super().__init__()
+    def build(self, inplanes: int, planes: int, stride: int, dilation: int, style: str) -> None:
         self.conv1 = conv3x3(inplanes, planes, stride, dilation)
         self.bn1 = nn.BatchNorm2d(planes)
-        self.relu = nn.ReLU(inplace=True)
         self.conv2 = conv3x3(planes, planes)
         self.bn2 = nn.BatchNorm2d(planes)
-        self.stride, self.dilation, self.with_cp = stride, dilation, with_cp
-        self.downsample = downsample
 
     def branch(self, x: torch.Tensor) -> torch.Tensor:
         return self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
@@ -85,18 +88,7 @@ class Bottleneck(_Residual):
 
     expansion = 4
 
-    def __init__(
-        self,
-        inplanes: int,
-        planes: int,
-        stride: int = 1,
-        dilation: int = 1,
-        downsample: nn.Module | None = None,
-        style: str = "pytorch",
-        with_cp: bool = False,
-    ) -> None:
-        _check_style(style)
-        super().__init__()
+    def build(self, inplanes: int, planes: int, stride: int, dilation: int, style: str) -> None:
         conv1_stride, conv2_stride = (1, stride) if style == "pytorch" else (stride, 1)
         self.conv1 = nn.Conv2d(inplanes, planes, 1, stride=conv1_stride, bias=False)
         self.conv2 = nn.Conv2d(planes, planes, 3, stride=conv2_stride, padding=dilation, dilation=dilation, bias=False)
@@ -104,9 +96,6 @@ class Bottleneck(_Residual):
         self.bn2 = nn.BatchNorm2d(planes)
         self.conv3 = nn.Conv2d(planes, planes * self.expansion, 1, bias=False)
         self.bn3 = nn.BatchNorm2d(planes * self.expansion)
-        self.relu = nn.ReLU(inplace=True)
-        self.stride, self.dilation, self.with_cp = stride, dilation, with_cp
-        self.downsample = downsample
 
     def branch(self, x: torch.Tensor) -> torch.Tensor:
         out = self.relu(self.bn1(self.conv1(x)))
