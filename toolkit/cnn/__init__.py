@@ -6,6 +6,7 @@ As `mmcv.cnn` does, this package also re-exports every name of `toolkit.init`.
 from ..init import *  # noqa: F403 (re-exported as mmcv.cnn does)
 from ..init import __all__ as _init_names
 from .activation import ACTIVATION_LAYERS, Clamp, HSigmoid, HSwish, Swish, build_activation_layer
+from .alexnet import AlexNet
 from .complexity import get_model_complexity_info
 from .conv import CONV_LAYERS, Conv2dAdaptivePadding, ConvAWS2d, ConvWS2d, build_conv_layer
 from .conv_module import ConvModule
@@ -18,14 +19,17 @@ from .resnet import ResNet
 from .scale import Scale, is_norm
 from .sync_bn import SyncBatchNorm, revert_sync_batchnorm
 from .upsample import UPSAMPLE_LAYERS, PixelShufflePack, build_upsample_layer
+from .vgg import VGG
 
 __all__ = [
     "ACTIVATION_LAYERS",
+    "AlexNet",
     "CONV_LAYERS",
     "DROPOUT_LAYERS",
     "NORM_LAYERS",
     "PADDING_LAYERS",
     "UPSAMPLE_LAYERS",
+    "VGG",
     "Clamp",
     "Conv2dAdaptivePadding",
     "ConvAWS2d",

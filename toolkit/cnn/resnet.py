@@ -16,7 +16,7 @@ import torch.utils.checkpoint as cp
 from torch import nn
 
 from ..errors import ArgumentValueError
-from ..init import constant_init, kaiming_init
+from .backbone import freeze, init_backbone, keep_bn_modes
 
 STYLES = ("pytorch", "caffe")
 
@@ -181,18 +181,7 @@ class ResNet(nn.Module):
 
     def init_weights(self, pretrained: str | None = None) -> None:
         """Kaiming convs and 1/0 BNs, or the weights of `pretrained` (a checkpoint path or URL)."""
-        if isinstance(pretrained, str):
-            from ..checkpoint import load_checkpoint
-
-            load_checkpoint(self, pretrained, strict=False)
-        elif pretrained is None:
-            for module in self.modules():
-                if isinstance(module, nn.Conv2d):
-                    kaiming_init(module)
-                elif isinstance(module, nn.BatchNorm2d):
-                    constant_init(module, 1)
-        else:
-            raise TypeError(f"pretrained must be a str or None, got {type(pretrained).__name__}")
+        init_backbone(self, pretrained)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
@@ -207,17 +196,7 @@ class ResNet(nn.Module):
         """Set the mode; with `bn_eval` the BNs stay in eval mode (frozen too with `bn_frozen`), and the
         stem and the first `frozen_stages` stages stay in eval mode without gradients."""
         super().train(mode)
-        if self.bn_eval:
-            for module in self.modules():
-                if isinstance(module, nn.BatchNorm2d):
-                    module.eval()
-                    if self.bn_frozen:
-                        for param in module.parameters():
-                            param.requires_grad = False
+        keep_bn_modes(self, self.bn_eval, self.bn_frozen)
         if mode and self.frozen_stages >= 0:
-            frozen = [self.conv1, self.bn1] + [getattr(self, f"layer{i}") for i in range(1, self.frozen_stages + 1)]
-            for module in frozen:
-                module.eval()
-                for param in module.parameters():
-                    param.requires_grad = False
+            freeze([self.conv1, self.bn1] + [getattr(self, f"layer{i}") for i in range(1, self.frozen_stages + 1)])
         return self
