@@ -8,6 +8,7 @@ from torch import nn
 from toolkit.cnn import (
     PLUGIN_LAYERS,
     ContextBlock,
+    GeneralizedAttention,
     NonLocal1d,
     NonLocal2d,
     NonLocal3d,
@@ -78,4 +79,61 @@ def test_non_local_with_a_norm_and_a_bad_mode():
     assert block.conv_out.norm.weight.unique().tolist() == [0.0]
     with pytest.raises(ValueError) as raised:
         NonLocal2d(8, mode="cosine")
+    assert isinstance(raised.value, AssertionError)
+
+
+def brute_force_energy(block, x):
+    """The attention energy of a stride-1 GeneralizedAttention, one query and key position at a time."""
+    heads, dim = block.num_heads, block.qk_embed_dim
+    n, _, h, w = x.shape
+    kinds = block.attention_type
+    query = block.query_conv(x).view(n, heads, dim, h, w) if hasattr(block, "query_conv") else None
+    key = block.key_conv(x).view(n, heads, dim, h, w) if hasattr(block, "key_conv") else None
+    if kinds[1] or kinds[3]:
+        pos_x = block.appr_geom_fc_x(block.position_embedding(w, w, x)).view(w, w, heads, dim) / 2**0.5
+        pos_y = block.appr_geom_fc_y(block.position_embedding(h, h, x)).view(h, h, heads, dim) / 2**0.5
+    energy = torch.zeros(n, heads, h, w, h, w)
+    for y, xx, ky, kx in torch.cartesian_prod(*(torch.arange(s) for s in (h, w, h, w))).tolist():
+        q = query[:, :, :, y, xx] if query is not None else None
+        total = 0
+        if kinds[0]:
+            total = total + (q * key[:, :, :, ky, kx]).sum(-1)
+        if kinds[2]:
+            total = total + (block.appr_bias.view(heads, dim) * key[:, :, :, ky, kx]).sum(-1)
+        position = (pos_x[xx, kx] + pos_y[y, ky]) if kinds[1] or kinds[3] else None
+        if kinds[1]:
+            total = total + (q * position).sum(-1)
+        if kinds[3]:
+            total = total + (block.geom_bias.view(heads, dim) * position).sum(-1)
+        energy[:, :, y, xx, ky, kx] = total
+    return energy.view(n, heads, h * w, h * w)
+
+
+@pytest.mark.parametrize("attention_type", ["1111", "1000", "0100", "0010", "0001"])
+def test_generalized_attention_matches_a_brute_force_computation(attention_type):
+    torch.manual_seed(0)
+    block = GeneralizedAttention(8, num_heads=2, kv_stride=1, attention_type=attention_type).eval()
+    x = torch.randn(1, 8, 3, 4)
+    assert torch.equal(block(x), x)  # gamma starts at zero
+    nn.init.ones_(block.gamma)
+    with torch.no_grad():
+        attention = brute_force_energy(block, x).softmax(-1)
+        value = block.value_conv(x).view(1, 2, 4, 12).transpose(2, 3)
+        expected = block.proj_conv(torch.matmul(attention, value).transpose(2, 3).reshape(1, 8, 3, 4)) + x
+        torch.testing.assert_close(block(x), expected, atol=1e-5, rtol=1e-5)
+
+
+def test_generalized_attention_strides_range_and_builder():
+    name, block = build_plugin_layer(
+        dict(type="GeneralizedAttention", num_heads=4, q_stride=2, spatial_range=1), in_channels=16
+    )
+    assert name == "gen_attention_block"
+    nn.init.ones_(block.gamma)
+    assert block(torch.randn(2, 16, 7, 7)).shape == (2, 16, 7, 7)
+    local = GeneralizedAttention(16, num_heads=4, kv_stride=1, spatial_range=1)
+    mask = local.outside_range(4, 4, 4, 4, torch.device("cpu"))
+    assert mask.shape == (4, 4, 4, 4) and not mask[0, 0, 2, 2] and mask[0, 0, 3, 0]  # MMCV's bounds: [y-r, y+r+1]
+    assert mask[3, 3, 1, 3] and not mask[3, 3, 2, 3]
+    with pytest.raises(ValueError) as raised:
+        GeneralizedAttention(16, attention_type="0000")
     assert isinstance(raised.value, AssertionError)

@@ -14,6 +14,7 @@ from .conv_module import ConvModule
 from .depthwise import DepthwiseSeparableConvModule
 from .dropout import DROPOUT_LAYERS, Dropout, DropPath, build_dropout
 from .fuse import fuse_conv_bn
+from .generalized_attention import GeneralizedAttention
 from .non_local import NonLocal1d, NonLocal2d, NonLocal3d
 from .norm import NORM_LAYERS, LayerNorm2d, build_norm_layer
 from .padding import PADDING_LAYERS, build_padding_layer
@@ -43,6 +44,7 @@ __all__ = [
     "DepthwiseSeparableConvModule",
     "DropPath",
     "Dropout",
+    "GeneralizedAttention",
     "HSigmoid",
     "HSwish",
     "LayerNorm2d",
