@@ -30,7 +30,14 @@ CHECKPOINT_LOADERS = Registry("checkpoint loader")
 
 
 def load_from_local(filename: str, map_location: MapLocation = None, weights_only: bool = True) -> Any:
-    """Read a local file (`~` expanded); a missing one is a CheckpointNotFoundError (a FileNotFoundError)."""
+    """Read a local file (`~` expanded); a missing one is a CheckpointNotFoundError (a FileNotFoundError).
+
+    >>> try:
+    ...     load_from_local('~/no/such/weights.pth')
+    ... except FileNotFoundError as error:
+    ...     print(type(error).__name__)
+    CheckpointNotFoundError
+    """
     return read_checkpoint(os.path.expanduser(filename), map_location, weights_only)
 
 
