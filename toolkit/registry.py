@@ -93,19 +93,17 @@ class Registry:
         """The class registered under `key` (or `'scope.key'`), else the parent's, else None."""
         if key in self._module_dict:
             return self._module_dict[key]
-        scope, _, real_key = key.partition(".") if "." in key else (None, "", key)
-        if scope is not None:
-            if scope == self._scope and real_key in self._module_dict:
-                return self._module_dict[real_key]
-            if scope in self._children:
-                return self._children[scope].get(real_key)
-            root = self
-            while root.parent is not None:
-                root = root.parent
-            if root is not self:
-                return root.get(key)
-            return None
-        return self.parent.get(key) if self.parent is not None else None
+        scope, dot, real_key = key.partition(".")
+        if not dot:
+            return self.parent.get(key) if self.parent is not None else None
+        if scope == self._scope:
+            return self._module_dict.get(real_key)
+        if scope in self._children:
+            return self._children[scope].get(real_key)
+        root = self
+        while root.parent is not None:
+            root = root.parent
+        return root.get(key) if root is not self else None
 
     def __getitem__(self, key: str) -> Callable[..., Any]:
         """The class registered under `key`; a KeyError lists what is allowed otherwise."""

@@ -38,7 +38,7 @@ def discard_run_folder(folder: Path, job_name: str) -> None:
             path.unlink()
     stop = Path.cwd().resolve()
     for path in [folder.resolve(), *folder.resolve().parents]:
-        if path == stop or stop.is_relative_to(path) or any(path.iterdir()):
+        if stop.is_relative_to(path) or any(path.iterdir()):
             break
         path.rmdir()
 

@@ -72,8 +72,9 @@ def download_deadline() -> float:
     return _seconds("TOOLKIT_DOWNLOAD_DEADLINE")
 
 
-def cache_path(url: str) -> Path:
-    """Where `url` is cached: a folder of its own (host and URL hash), then its file name.
+def cache_path(url: str, root: str | os.PathLike[str] | None = None) -> Path:
+    """Where `url` is cached under `root` (default `$TOOLKIT_HOME/checkpoints`): a folder of its own
+    (host and URL hash), then its file name.
 
     >>> cache_path('https://example.com/models/net-0123abcd.pth').relative_to(checkpoint_cache()).as_posix()
     'example.com-bdb9754c4fc9/net-0123abcd.pth'
@@ -84,15 +85,14 @@ def cache_path(url: str) -> Path:
         raise CheckpointError(f"cannot tell a file name from the URL {url!r}")
     host = UNSAFE_IN_NAME.sub("_", parsed.netloc) or "local"
     key = hashlib.sha256(url.encode()).hexdigest()[:12]
-    return checkpoint_cache() / f"{host}-{key}" / UNSAFE_IN_NAME.sub("_", name)
+    folder = checkpoint_cache() if root is None else Path(root).expanduser()
+    return folder / f"{host}-{key}" / UNSAFE_IN_NAME.sub("_", name)
 
 
 def cached_download(url: str, folder: str | os.PathLike[str] | None = None) -> Path:
     """The cached file for `url` (under `folder` instead of the cache if given), downloaded first if
     it is not there yet."""
-    target = cache_path(url)
-    if folder is not None:
-        target = Path(folder).expanduser() / target.relative_to(checkpoint_cache())
+    target = cache_path(url, folder)
     if not target.is_file():
         download(url, target)
     return target

@@ -85,11 +85,18 @@ def _check_zip(file: BinaryIO) -> None:
     with zipfile.ZipFile(file) as archive:
         if min((info.header_offset for info in archive.infolist()), default=0) != 0:
             raise CheckpointError("its zip directory does not describe the start of the file")
-        if not any(name.endswith("data.pkl") for name in archive.namelist()):
-            raise CheckpointError("the zip file holds no data.pkl")
+        _data_pickle(archive)
         broken = archive.testzip()
         if broken is not None:
             raise CheckpointError(f"the record {broken} fails its CRC check")
+
+
+def _data_pickle(archive: zipfile.ZipFile) -> str:
+    """The name of a torch zip file's pickle (`<folder>/data.pkl`)."""
+    name = min((name for name in archive.namelist() if name.endswith("data.pkl")), key=len, default=None)
+    if name is None:
+        raise CheckpointError("the zip file holds no data.pkl")
+    return name
 
 
 def _check_safetensors(file: BinaryIO) -> None:
@@ -112,9 +119,7 @@ def check_storage_records(path: str) -> None:
     zip directory, no tensor data.
     """
     with zipfile.ZipFile(path) as archive:
-        pickle_name = min((name for name in archive.namelist() if name.endswith("data.pkl")), key=len, default=None)
-        if pickle_name is None:
-            raise CheckpointError("the zip file holds no data.pkl")
+        pickle_name = _data_pickle(archive)
         folder = pickle_name[: -len("data.pkl")]
         sizes = {info.filename: info.file_size for info in archive.infolist()}
         needed = _storage_sizes(archive.read(pickle_name))

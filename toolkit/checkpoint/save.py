@@ -26,8 +26,7 @@ from torch import nn
 from .. import __version__
 from ..files import atomic_file
 from .errors import CheckpointError
-
-WRAPPERS = (nn.DataParallel, nn.parallel.DistributedDataParallel)
+from .state_dict import unwrap_parallel
 
 
 def weights_to_cpu(state_dict: Mapping[str, torch.Tensor]) -> OrderedDict[str, torch.Tensor]:
@@ -50,8 +49,7 @@ def get_state_dict(
     >>> list(get_state_dict(nn.DataParallel(nn.Linear(1, 1))))
     ['weight', 'bias']
     """
-    if isinstance(module, WRAPPERS):
-        module = module.module
+    module = unwrap_parallel(module)
     if destination is None:
         destination = OrderedDict()
         destination._metadata = OrderedDict()  # type: ignore[attr-defined]

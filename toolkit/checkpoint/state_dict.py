@@ -46,7 +46,8 @@ def _listed(keys: list[str], shown: int = 12) -> str:
     return ", ".join(keys[:shown]) + more
 
 
-def _unwrap(module: nn.Module) -> nn.Module:
+def unwrap_parallel(module: nn.Module) -> nn.Module:
+    """The module inside a DataParallel or DistributedDataParallel wrapper (else `module` itself)."""
     wrappers = (nn.DataParallel, nn.parallel.DistributedDataParallel)
     return module.module if isinstance(module, wrappers) else module
 
@@ -70,7 +71,7 @@ def load_state_dict(
     Missing, unexpected and mismatched keys are logged as a warning (`logger='silent'` mutes it);
     with `strict=True` any of them raises a CheckpointError that lists them.
     """
-    module = _unwrap(module)
+    module = unwrap_parallel(module)
     check_keys(state_dict)
     own = module.state_dict()
     mismatched = {

@@ -110,11 +110,12 @@ def get_model_complexity_info(
     if not (isinstance(input_shape, tuple) and input_shape and all(isinstance(d, int) for d in input_shape)):
         raise TypeError(f"input_shape must be a non-empty tuple of ints, got {input_shape!r}")
     flops: dict[nn.Module, int] = {}
+    counters = {module: counter for module in model.modules() if (counter := _counter(module)) is not None}
 
     def count(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
-        flops[module] = flops.get(module, 0) + int(_counter(module)(module, inputs, output))
+        flops[module] = flops.get(module, 0) + int(counters[module](module, inputs, output))
 
-    handles = [module.register_forward_hook(count) for module in model.modules() if _counter(module) is not None]
+    handles = [module.register_forward_hook(count) for module in counters]
     training = model.training
     model.eval()
     try:

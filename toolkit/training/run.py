@@ -34,12 +34,10 @@ def check_choices(cfg: TrainConfig) -> None:
         raise ConfigError(f"ckpt_path={cfg.ckpt_path} is a directory; give a checkpoint file in it")
     if cfg.ckpt_path and not Path(cfg.ckpt_path).is_file():
         raise ConfigError(f"ckpt_path={cfg.ckpt_path}: no such file")
-    seed = cfg.seed
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
-        raise ConfigError(f"seed={seed}: must be an integer from 0 to 2**32 - 1")
-    threads = cfg.threads
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-        raise ConfigError(f"threads={threads}: must be a positive integer (or null for torch's default)")
+    if not 0 <= cfg.seed < 2**32:  # TrainConfig makes seed and threads integers
+        raise ConfigError(f"seed={cfg.seed}: must be an integer from 0 to 2**32 - 1")
+    if cfg.threads is not None and cfg.threads < 1:
+        raise ConfigError(f"threads={cfg.threads}: must be a positive integer (or null for torch's default)")
     if cfg.export:
         check_export_path(Path(cfg.export))
     check_logger(cfg.logger)
