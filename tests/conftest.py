@@ -10,6 +10,7 @@ from hydra.core.global_hydra import GlobalHydra
 from hypothesis import settings
 
 import toolkit.config  # noqa: F401 (registers the schemas)
+from toolkit.config.bridge import build_model, initialize_model
 
 # CI explores the same examples on every run; local runs explore new ones.
 settings.register_profile("ci", derandomize=True)
@@ -23,3 +24,10 @@ def compose_config():
     with initialize_config_module(config_module="toolkit.conf", version_base=None):
         yield lambda *overrides: compose("config", overrides=list(overrides))
     GlobalHydra.instance().clear()
+
+
+def built(cfg, num_classes: int = 10, in_channels: int = 1):
+    """The config's model for data of `num_classes` and `in_channels` (the digits'), initialized."""
+    model = build_model(cfg, num_classes, in_channels)
+    initialize_model(model, cfg)
+    return model

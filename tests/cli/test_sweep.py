@@ -12,9 +12,9 @@ import torch
 from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
 
-from toolkit.config.bridge import build_model
-from toolkit.training.data import build_datamodule
+from toolkit.training.data import DigitsData
 
+from ..conftest import built
 from .conftest import train_command
 
 
@@ -35,7 +35,10 @@ def test_unknown_option_in_a_sweep_fails_before_any_job(tmp_path):
     assert not any(path.is_dir() for path in folder.iterdir())
 
 
-DDP = ["trainer=ddp_cpu", "trainer.devices=2", "norm=syncbn", "data.batch_size=1438", "trainer.max_epochs=1"]
+# One batch of the whole train split (1,258 of the 1,797 digits: an even number, so that the two
+# processes take half each, and no sample twice).
+SPLIT = ["data.test_fraction=0.1", "data.batch_size=1258"]
+DDP = ["trainer=ddp_cpu", "trainer.devices=2", "norm=syncbn", *SPLIT, "trainer.max_epochs=1"]
 
 
 def expected_running_stats() -> dict[str, torch.Tensor]:
@@ -44,9 +47,10 @@ def expected_running_stats() -> dict[str, torch.Tensor]:
     with initialize_config_module(config_module="toolkit.conf", version_base=None):
         cfg = compose("config", overrides=DDP)
     GlobalHydra.instance().clear()
-    data = build_datamodule(cfg.data)
+    data = DigitsData(seed=cfg.seed, test_fraction=0.1)
+    assert len(data.train_set) == cfg.data.batch_size
     torch.manual_seed(cfg.seed)
-    model = build_model(cfg).train()
+    model = built(cfg).train()
     images = torch.stack([data.train_set[index][0] for index in range(len(data.train_set))])
     with torch.no_grad():
         model(images)

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from toolkit.config.bridge import build_model
+from ..conftest import built
 
 WIDTHS = "model.widths=[64,128]"
 
@@ -46,7 +46,7 @@ def expected_std(init: str, weight: torch.Tensor) -> float:
 )
 def test_init_choice_sets_every_conv_and_linear_weight(compose_config, init, label):
     torch.manual_seed(0)
-    model = build_model(compose_config(f"init={init}", WIDTHS))
+    model = built(compose_config(f"init={init}", WIDTHS))
     report = {row.name: row.initializer for row in model.init_report()}
     for name, layer in weight_rows(model).items():
         assert report[name].startswith(label), (name, report[name])
@@ -63,7 +63,7 @@ def test_init_choice_sets_every_conv_and_linear_weight(compose_config, init, lab
 
 
 def test_default_keeps_the_modules_own_init(compose_config):
-    model = build_model(compose_config("init=default"))
+    model = built(compose_config("init=default"))
     report = {row.name: row.initializer for row in model.init_report()}
     assert report["stages.0.0.conv.weight"].startswith("ConvModule default: kaiming_init")
     assert report["stages.0.0.bn.weight"].startswith("ConvModule default: constant_init")
@@ -71,10 +71,10 @@ def test_default_keeps_the_modules_own_init(compose_config):
 
 
 def test_norm_values_can_be_overridden(compose_config):
-    model = build_model(compose_config("init=xavier", "init.norm_val=0.5", "init.norm_bias=0.1", "norm=gn"))
+    model = built(compose_config("init=xavier", "init.norm_val=0.5", "init.norm_bias=0.1", "norm=gn"))
     gn = model.stages[0][0].gn
     assert gn.weight.unique().tolist() == [0.5] and gn.bias.unique().tolist() == [pytest.approx(0.1)]
-    untouched = build_model(compose_config("init=xavier", "init.norm_val=null", "norm=gn"))
+    untouched = built(compose_config("init=xavier", "init.norm_val=null", "norm=gn"))
     report = {row.name: row.initializer for row in untouched.init_report()}
     assert report["stages.0.0.gn.weight"].startswith("ConvModule default")
 
@@ -83,5 +83,5 @@ def test_same_seed_same_config_same_weights(compose_config):
     states = []
     for _ in range(2):
         torch.manual_seed(7)
-        states.append(build_model(compose_config("init=xavier", "norm=gn")).state_dict())
+        states.append(built(compose_config("init=xavier", "norm=gn")).state_dict())
     assert all(torch.equal(value, states[1][key]) for key, value in states[0].items())

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from toolkit.config.bridge import build_model
 from toolkit.init import format_init_report
+
+from ..conftest import built
 
 DATA = Path(__file__).parent / "data" / "fixed_init.json"
 CASES = (
@@ -46,11 +47,11 @@ def digest(model: torch.nn.Module) -> str:
 def build(compose, case, report: bool = True) -> torch.nn.Module:
     torch.manual_seed(0)
     if report:
-        return build_model(compose(*overrides(*case)))
+        return built(compose(*overrides(*case)), in_channels=3)
     from toolkit.init.report import no_init_report
 
     with no_init_report():
-        return build_model(compose(*overrides(*case)))
+        return built(compose(*overrides(*case)), in_channels=3)
 
 
 @pytest.mark.parametrize("case", CASES, ids=["-".join(case) for case in CASES])

@@ -57,12 +57,15 @@ def image_folder(root, classes: dict[str, int]) -> None:
     [
         (["export=net.pth"], r"export=net\.pth: the file name must end in \.safetensors"),
         (["data.val_fraction=1.0"], r"data\.val_fraction=1\.0: must lie strictly between 0 and 1"),
-        (["data.val_fraction=0.9999"], r"data\.val_fraction=0\.9999 leaves no training sample"),
+        (
+            ["data.val_fraction=0.9999"],
+            r"data\.val_fraction=0\.9999 and data\.test_fraction=0\.2 leave no training sample of the 1797",
+        ),
         (["norm=gn", "norm.num_groups=-2"], r"norm=.*GN: num_groups must be a positive int .* got -2"),
         (["norm=gn", "norm.num_groups=0"], r"GN: num_groups must be a positive int .* got 0"),
         (["data=synthetic", "data.size=0"], r"data\.size=0: must be a positive integer"),
-        (["model.in_channels=3"], r"model=simple_cnn cannot take the images of data=digits \(shape \(1, 8, 8\)\)"),
-        (["model.num_classes=5"], r"model=simple_cnn gives 5 outputs, data=digits has 10 classes"),
+        (["+model.in_channels=3"], r"model=SimpleCNN cannot take the images of data=DigitsData \(shape \(1, 8, 8\)\)"),
+        (["+model.num_classes=5"], r"model=SimpleCNN gives outputs of shape \(5,\), data=DigitsData has 10 classes"),
         (["data.batch_size=0"], r"data\.batch_size=0: must be a positive integer"),
         (["threads=-2"], r"threads=-2: must be a positive integer"),
         (["seed=-1"], r"seed=-1: must be an integer from 0 to 2\*\*32 - 1"),
@@ -118,10 +121,14 @@ def test_folder_with_one_class_or_an_empty_class(compose_config, stop_before_tra
 
 
 def test_tensorboard_logger_without_tensorboard_names_the_extra(compose_config, stop_before_training, monkeypatch):
-    from toolkit.training import trainer
+    from toolkit.config import targets
 
-    monkeypatch.setattr(trainer.importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(ConfigError, match=r"logger=tensorboard needs .* pip install 'toolkit\[loggers\]'"):
+    find_spec = targets.importlib.util.find_spec
+    monkeypatch.setattr(
+        targets.importlib.util, "find_spec", lambda name: None if name.startswith("tensorboard") else find_spec(name)
+    )
+    message = r"logger\.tensorboard: TensorBoardLogger needs the tensorboard package, .* 'toolkit\[loggers\]'"
+    with pytest.raises(ConfigError, match=message):
         run(compose_config("logger=tensorboard"))
 
 

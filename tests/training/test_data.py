@@ -1,25 +1,20 @@
 import pytest
 import torch
-from omegaconf import OmegaConf
 from PIL import Image
 
-from toolkit.config.bridge import ConfigError
-from toolkit.config.data import DigitsConfig, FolderConfig, SyntheticConfig
-from toolkit.training.data import EpochSeededSampler, build_datamodule
+from toolkit.errors import ConfigError
+from toolkit.training.data import DigitsData, EpochSeededSampler, FolderData, SyntheticData
 
 
-def data_cfg(schema, **values):
-    cfg = OmegaConf.structured(schema)
-    cfg.merge_with(values)
-    return cfg
-
-
-def test_digits_split_is_fixed_by_the_seed():
-    first = build_datamodule(data_cfg(DigitsConfig, seed=3))
-    again = build_datamodule(data_cfg(DigitsConfig, seed=3))
-    other = build_datamodule(data_cfg(DigitsConfig, seed=4))
-    assert len(first.train_set) + len(first.val_set) == 1797 and len(first.val_set) == 359
+def test_digits_train_val_test_split_is_fixed_by_the_seed():
+    first, again, other = DigitsData(seed=3), DigitsData(seed=3), DigitsData(seed=4)
+    splits = (first.train_set, first.val_set, first.test_set)
+    assert [len(split) for split in splits] == [1079, 359, 359] and first.channels == 1 and first.num_classes == 10
+    assert sorted(index for split in splits for index in split.indices) == list(range(1797))
     assert first.val_set.indices == again.val_set.indices != other.val_set.indices
+    assert first.test_set.indices == again.test_set.indices != other.test_set.indices
+    images, labels = next(iter(first.test_dataloader()))
+    assert images.shape == (64, 1, 8, 8)
     images, labels = next(iter(first.train_dataloader()))
     assert images.shape == (64, 1, 8, 8) and labels.max() <= 9
     assert abs(first.dataset.tensors[0].mean().item()) < 1e-5
@@ -38,9 +33,7 @@ def test_epoch_order_depends_only_on_seed_and_epoch():
 
 @pytest.mark.parametrize(("size", "channels"), [(16, 1), (48, 3)])
 def test_synthetic_at_two_sizes(size, channels):
-    data = build_datamodule(
-        data_cfg(SyntheticConfig, size=size, channels=channels, samples=100, num_classes=4, noise=0.5)
-    )
+    data = SyntheticData(size=size, channels=channels, samples=100, num_classes=4, noise=0.5)
     image, label = data.dataset[5]
     assert image.shape == (channels, size, size) and label == 1
     assert torch.equal(data.dataset[5][0], image)
@@ -58,22 +51,36 @@ def write_images(root, counts, size=10):
 def test_folder_reads_class_folders(tmp_path):
     write_images(tmp_path, {"cat": 3, "dog": 4, "emu": 2})
     (tmp_path / "notes.txt").write_text("not an image")
-    data = build_datamodule(data_cfg(FolderConfig, root=str(tmp_path), size=12, channels=3, num_classes=None))
+    data = FolderData(root=str(tmp_path), size=12, channels=3, val_fraction=0.1, test_fraction=0.1)
     assert data.num_classes == 3 and data.dataset.classes == ["cat", "dog", "emu"]
     image, label = data.dataset[3]
     assert image.shape == (3, 12, 12) and label == 1
     assert image.min() >= -1 and image.max() <= 1
-    grey = build_datamodule(data_cfg(FolderConfig, root=str(tmp_path), size=8, channels=1, num_classes=None))
+    grey = FolderData(root=str(tmp_path), size=8, channels=1)
     assert grey.dataset[0][0].shape == (1, 8, 8)
 
 
 def test_folder_errors_name_the_path(tmp_path):
     with pytest.raises(ConfigError, match=r"data\.root='.*nowhere': no such folder"):
-        build_datamodule(data_cfg(FolderConfig, root=str(tmp_path / "nowhere"), num_classes=None))
+        FolderData(root=str(tmp_path / "nowhere"))
     (tmp_path / "empty" / "cat").mkdir(parents=True)
     with pytest.raises(ConfigError, match=r"data\.root='.*empty' holds no images in class sub-folders"):
-        build_datamodule(data_cfg(FolderConfig, root=str(tmp_path / "empty"), num_classes=None))
+        FolderData(root=str(tmp_path / "empty"))
     write_images(tmp_path / "broken", {"cat": 2, "dog": 2})
     (tmp_path / "broken" / "dog" / "1.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
     with pytest.raises(ConfigError, match=r"cannot read the image '.*broken/dog/1\.png'"):
-        build_datamodule(data_cfg(FolderConfig, root=str(tmp_path / "broken"), num_classes=None))
+        FolderData(root=str(tmp_path / "broken"))
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"batch_size": 0}, "data.batch_size=0: must be a positive integer"),
+        ({"num_workers": -1}, "data.num_workers=-1: must be 0 or more"),
+        ({"test_fraction": 1.5}, "data.test_fraction=1.5: must lie strictly between 0 and 1"),
+        ({"val_fraction": 0.6, "test_fraction": 0.4}, "leave no training sample of the 1797 in DigitsData"),
+    ],
+)
+def test_bad_split_arguments_name_the_key(arguments, message):
+    with pytest.raises(ConfigError, match=message):
+        DigitsData(**arguments)

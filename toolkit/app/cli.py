@@ -44,14 +44,15 @@ def discard_run_folder(folder: Path, job_name: str) -> None:
 
 
 def task(cfg: DictConfig) -> float:
-    """Train or evaluate as the config says; returns the final val_acc."""
+    """Train or evaluate as the config says; returns `optimized_metric` (val_acc by default), which a
+    sweeper such as Optuna's optimizes."""
     from ..checkpoint import CheckpointError
     from ..errors import ConfigError
     from ..training import run
     from ..training.module import NonFiniteLossError
 
     try:
-        return run(cfg, output_dir(), overrides(), thread_count(cfg))
+        return run(cfg, output_dir(), overrides(), thread_count(cfg))[cfg.optimized_metric]
     except (ConfigError, CheckpointError, NonFiniteLossError) as error:
         hydra_cfg = HydraConfig.get()
         if hydra_cfg.mode == RunMode.MULTIRUN:

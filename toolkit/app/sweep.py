@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import math
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -22,9 +23,11 @@ from hydra.core.utils import JobReturn, JobStatus
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from ..config.root import check_optimized_metric
+from ..errors import ConfigError
 from ..files import atomic_file
 
-METRICS = ("val_acc", "val_loss", "train_loss", "train_acc", "epochs")
+METRICS = ("val_acc", "test_acc", "val_loss", "test_loss", "train_loss", "train_acc", "epochs")
 COLUMNS = ("job", "status", "overrides", *METRICS, "wall_time_s", "error")
 
 
@@ -53,7 +56,7 @@ def by_accuracy(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
-    header = ("job", "status", "overrides", "val_acc", "val_loss", "epochs", "wall_time_s")
+    header = ("job", "status", "overrides", "val_acc", "test_acc", "val_loss", "epochs", "wall_time_s")
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     for row in by_accuracy(rows):
         cells = [f"{value:.4f}" if isinstance(value, float) else str(value) for value in map(row.get, header)]
@@ -99,8 +102,28 @@ def write_summary(sweep_folder: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def check_direction(config: DictConfig) -> None:
+    """Stop a sweep before its first job when `optimized_metric` names no metric, or when a sweeper
+    would maximize a loss."""
+    check_optimized_metric(config.optimized_metric)
+    direction = config.hydra.sweeper.get("direction")
+    if config.optimized_metric.endswith("_loss") and direction == "maximize":
+        raise ConfigError(
+            f"optimized_metric={config.optimized_metric} with hydra.sweeper.direction=maximize would search for "
+            "the worst loss: add hydra.sweeper.direction=minimize"
+        )
+
+
 class SweepSummary(Callback):
-    """Records each job's status and keeps the sweep's summary up to date."""
+    """Checks what a sweep optimizes, records each job's status and keeps the sweep's summary up to date."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        # Hydra turns a callback's exceptions into warnings: a bad target ends the command here instead.
+        try:
+            check_direction(config)
+        except ConfigError as error:
+            print(f"Error: {error}", file=sys.stderr)
+            raise SystemExit(1) from error
 
     def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
         self.started = time.perf_counter()

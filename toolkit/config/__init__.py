@@ -3,9 +3,9 @@
 Importing this package registers the schemas in Hydra's ConfigStore; it imports no torch.
 """
 
-from .root import Logger, Mode, TrainConfig
+from .root import Mode, TrainConfig
 from .store import SCHEMAS, register_configs
 
 register_configs()
 
-__all__ = ["SCHEMAS", "Logger", "Mode", "TrainConfig", "register_configs"]
+__all__ = ["SCHEMAS", "Mode", "TrainConfig", "register_configs"]

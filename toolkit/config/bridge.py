@@ -7,17 +7,30 @@
 
 from __future__ import annotations
 
+import warnings
+from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 
 from omegaconf import DictConfig, OmegaConf
 
 from ..errors import ConfigError
 from .root import TrainConfig
+from .targets import accepts, check_arguments, locate, target_arguments
 
-if TYPE_CHECKING:
-    from ..modules import BaseModule
+if TYPE_CHECKING:  # torch loads with the first model built, not with the config
+    from torch import nn
 
-__all__ = ["ConfigError", "build_model", "init_cfg_of", "layer_cfg", "optimizer_factories", "to_builder_cfg"]
+    from ..init import InitRow
+
+__all__ = [
+    "ConfigError",
+    "build_model",
+    "init_cfg_of",
+    "initialize_model",
+    "layer_cfg",
+    "optimizer_factories",
+    "to_builder_cfg",
+]
 
 NO_LAYER = "none"
 NO_INIT = "default"
@@ -69,46 +82,74 @@ def optimizer_factories(cfg: TrainConfig) -> tuple[Any, Any]:
     return instantiate(cfg.optim), scheduler
 
 
-def build_model(cfg: TrainConfig, init: bool = True) -> BaseModule:
-    """Build `cfg.model` with the chosen conv, norm and act, and (with `init`) apply the chosen init.
+def short_name(node: Any) -> str:
+    """The last part of a node's `_target_`, for messages: `SimpleCNN` for toolkit.models.SimpleCNN."""
+    return str(node.get("_target_")).rsplit(".", 1)[-1]
 
-    Returns the `BaseModule`; `model.init_report()` tells which initializer set each parameter.
+
+def build_model(cfg: TrainConfig, num_classes: int | None = None, in_channels: int | None = None) -> nn.Module:
+    """Build `cfg.model` (a `_target_` node) with what its constructor takes of: `num_classes` and
+    `in_channels` (or timm's `in_chans`) from the data, `conv_cfg`, `norm_cfg`, `act_cfg` from the
+    chosen layers, and the chosen init as `init_cfg`. Call `initialize_model` next.
+
+    A constructor that takes none of the layer cfgs is built all the same, with a warning that
+    `conv=`, `norm=` and `act=` have no effect on it.
     """
-    from ..models import MODELS
-    from ..registry import resolve_type
+    from ..init.initializers import as_cfg_list
+    from ..modules import BaseModule
 
+    target = locate("model", cfg.model)
+    arguments = target_arguments(cfg.model)
     conv_cfg = to_builder_cfg(cfg.conv)
     norm_cfg, act_cfg = layer_cfg(cfg.norm), layer_cfg(cfg.act)
-    init_cfg = init_cfg_of(cfg.init, norm_cfg)
-    chosen = {"conv": conv_cfg, "norm": norm_cfg or NO_LAYER, "act": act_cfg or NO_LAYER}
-    padding_mode = conv_cfg.pop("padding_mode", "zeros")
-    try:
-        _, model_class, model_args = resolve_type(to_builder_cfg(cfg.model), MODELS)
-        model = model_class(
-            **model_args,
-            conv_cfg=conv_cfg,
-            norm_cfg=norm_cfg,
-            act_cfg=act_cfg,
-            padding_mode=padding_mode,
-            init_cfg=init_cfg,
+    offered: dict[str, Any] = {"num_classes": num_classes, "in_channels": in_channels, "in_chans": in_channels}
+    if accepts(target, "padding_mode"):
+        offered["padding_mode"] = conv_cfg.pop("padding_mode", "zeros")
+    layers = {"conv_cfg": conv_cfg, "norm_cfg": norm_cfg, "act_cfg": act_cfg}
+    offered |= layers | {"init_cfg": init_cfg_of(cfg.init, norm_cfg)}
+    taken = {name: value for name, value in offered.items() if name not in arguments and accepts(target, name)}
+    if not set(layers) & set(taken):
+        warnings.warn(
+            f"model={cfg.model._target_} takes none of {', '.join(layers)}: conv=, norm= and act= have no effect on it",
+            stacklevel=2,
         )
+    arguments |= {name: value for name, value in taken.items() if value is not None or "cfg" in name}
+    check_arguments("model", cfg.model._target_, target, arguments)
+    try:
+        model = target(**arguments)
     except (ValueError, KeyError, TypeError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        chosen = {"conv": conv_cfg, "norm": norm_cfg or NO_LAYER, "act": act_cfg or NO_LAYER}
         choices = " ".join(f"{key}={value}" for key, value in chosen.items())
-        raise ConfigError(f"cannot build model={cfg.model.type} with {choices}: {message}") from error
-    if init:
-        initialize_model(model, cfg.init)
+        raise ConfigError(f"cannot build model={short_name(cfg.model)} with {choices}: {message}") from error
+    if isinstance(model, BaseModule) and "init_cfg" not in taken and offered["init_cfg"]:
+        # The chosen init is the outermost: the model's own init_cfg, applied after it, wins.
+        model.init_cfg = offered["init_cfg"] + as_cfg_list(model.init_cfg or [])
     return model
 
 
-def initialize_model(model: BaseModule, node: Any) -> None:
-    """`model.init_weights()`; a bad init value or an unreadable `init.checkpoint` becomes a ConfigError."""
+def initialize_model(model: nn.Module, cfg: TrainConfig) -> list[InitRow]:
+    """Initialize a model of `build_model` and return the init report (empty under `no_init_report()`).
+
+    A `BaseModule` runs its `init_weights()`; a plain `nn.Module` gets the chosen init through
+    `initialize()`. A bad init value or an unreadable `init.checkpoint` becomes a ConfigError.
+    """
     from ..checkpoint import CheckpointError
+    from ..init import initialize
+    from ..init.report import InitRecorder, report_enabled
+    from ..modules import BaseModule
 
     try:
-        model.init_weights()
+        if isinstance(model, BaseModule):
+            model.init_weights()
+            return model.init_report() if report_enabled() else []
+        init_cfg = init_cfg_of(cfg.init, layer_cfg(cfg.norm))
+        with InitRecorder(model) if report_enabled() else nullcontext() as recorder:
+            if init_cfg:
+                initialize(model, init_cfg)
+        return recorder.rows() if recorder is not None else []
     except CheckpointError as error:
-        raise ConfigError(f"init.checkpoint={node.get('checkpoint')}: {error}") from error
+        raise ConfigError(f"init.checkpoint={cfg.init.get('checkpoint')}: {error}") from error
     except (ValueError, KeyError, TypeError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
-        raise ConfigError(f"init={node.get('type')}: {message}") from error
+        raise ConfigError(f"init={cfg.init.get('type')}: {message}") from error

@@ -1,17 +1,22 @@
 """`TrainConfig`: the schema of the whole config, the base of `conf/config.yaml`.
 
-It types every top-level key, so Hydra rejects `mode=trian`, `logger=nosuch` or `threads=abc`
-before anything runs, naming the key and what is allowed. The groups (`conv`, `norm`, ...) are
-typed by their own option's schema (`schema/<group>/<dataclass>`).
+It types every top-level key, so Hydra rejects `mode=trian` or `threads=abc` before anything
+runs, naming the key and what is allowed (and `logger=nosuch`, as a group with no such option).
+The layer, init, trainer, optim and sched groups are typed by their option's schema
+(`schema/<group>/<dataclass>`); model, data, callbacks and logger are `_target_` nodes, whose
+arguments are checked against their constructors before training (`toolkit.config.targets`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import difflib
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
 from omegaconf import MISSING
+
+from ..errors import ConfigError
 
 
 class Mode(str, Enum):
@@ -19,13 +24,6 @@ class Mode(str, Enum):
 
     train = "train"
     eval = "eval"
-
-
-class Logger(str, Enum):
-    """Where the metrics are logged besides `logs/metrics.csv`."""
-
-    csv = "csv"
-    tensorboard = "tensorboard"
 
 
 @dataclass
@@ -41,9 +39,33 @@ class TrainConfig:
     trainer: Any = MISSING
     optim: Any = MISSING
     sched: Any = MISSING
+    callbacks: Any = None
+    logger: Any = None
+    paths: Any = MISSING
     seed: int = 0
     mode: Mode = Mode.train
     ckpt_path: str | None = None
-    logger: Logger = Logger.csv
     export: str | None = None
     threads: int | None = None
+    tags: list[str] = field(default_factory=list)
+    optimized_metric: str = "val_acc"
+
+
+# The metrics every training run produces: what `optimized_metric` may name.
+RUN_METRICS = ("val_acc", "val_loss", "train_acc", "train_loss", "test_acc", "test_loss")
+
+
+def check_optimized_metric(name: str) -> None:
+    """Stop when `optimized_metric` names a metric that no run produces.
+
+    >>> check_optimized_metric('val_accuracy')
+    Traceback (most recent call last):
+    toolkit.errors.ConfigError: optimized_metric=val_accuracy: no run reports it; choose one of \
+val_acc, val_loss, train_acc, train_loss, test_acc, test_loss (did you mean 'val_acc'?)
+    """
+    if name not in RUN_METRICS:
+        close = difflib.get_close_matches(name, RUN_METRICS, n=1)
+        raise ConfigError(
+            f"optimized_metric={name}: no run reports it; choose one of {', '.join(RUN_METRICS)}"
+            + (f" (did you mean {close[0]!r}?)" if close else "")
+        )

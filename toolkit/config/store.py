@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from hydra.core.config_store import ConfigStore
 
-from . import data, init, layers, models, training
+from . import init, layers, training
 from .root import TrainConfig
 
 SCHEMAS: dict[str, tuple[type, ...]] = {
@@ -48,8 +48,6 @@ SCHEMAS: dict[str, tuple[type, ...]] = {
         init.PretrainedConfig,
         init.DefaultInitConfig,
     ),
-    "model": (models.SimpleCNNConfig, models.ResNetConfig),
-    "data": (data.DigitsConfig, data.SyntheticConfig, data.FolderConfig),
     "trainer": (training.TrainerConfig,),
     "optim": (training.SGDConfig, training.AdamWConfig),
     "sched": (training.CosineConfig, training.StepConfig, training.NoSchedulerConfig),

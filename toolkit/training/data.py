@@ -8,16 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, Subset, TensorDataset
 
-from ..config.data import DataConfig
 from ..errors import ConfigError
-from ..registry import Registry
 
-DATASETS = Registry("data set")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
 
@@ -39,56 +37,75 @@ class EpochSeededSampler(Sampler[int]):
 
 
 class ClassificationData(L.LightningDataModule):
-    """Splits a data set into train and val by the seed and serves both."""
+    """Splits a data set into train, val and test by the seed, and serves the three.
 
-    def __init__(self, cfg: DataConfig) -> None:
+    Subclasses implement `load()`; `num_classes` and `channels` tell the model what to expect.
+    """
+
+    num_classes: int
+    channels: int
+
+    def __init__(
+        self,
+        batch_size: int = 64,
+        val_fraction: float = 0.2,
+        test_fraction: float = 0.2,
+        num_workers: int = 0,
+        seed: int = 0,
+    ) -> None:
         super().__init__()
-        self.cfg = cfg
-        check_data_cfg(cfg)
+        check_data_arguments(
+            batch_size=batch_size,
+            val_fraction=val_fraction,
+            test_fraction=test_fraction,
+            num_workers=num_workers,
+            seed=seed,
+        )
+        self.batch_size, self.num_workers, self.seed = batch_size, num_workers, seed
         self.dataset = self.load()
-        if len(self.dataset) < 2:
-            raise ConfigError(f"data={cfg.type} holds {len(self.dataset)} samples; at least 2 are needed")
-        order = torch.randperm(len(self.dataset), generator=torch.Generator().manual_seed(cfg.seed)).tolist()
-        val_size = max(1, round(len(order) * cfg.val_fraction))
-        if val_size >= len(order):
+        name, total = type(self).__name__, len(self.dataset)
+        order = torch.randperm(total, generator=torch.Generator().manual_seed(seed)).tolist()
+        test_size, val_size = (max(1, round(total * fraction)) for fraction in (test_fraction, val_fraction))
+        if test_size + val_size >= total:
             raise ConfigError(
-                f"data.val_fraction={cfg.val_fraction} leaves no training sample of the {len(order)} in data={cfg.type}"
+                f"data.val_fraction={val_fraction} and data.test_fraction={test_fraction} leave no training "
+                f"sample of the {total} in {name}"
             )
-        self.train_set, self.val_set = Subset(self.dataset, order[val_size:]), Subset(self.dataset, order[:val_size])
+        self.test_set = Subset(self.dataset, order[:test_size])
+        self.val_set = Subset(self.dataset, order[test_size : test_size + val_size])
+        self.train_set = Subset(self.dataset, order[test_size + val_size :])
 
     def load(self) -> Dataset:
         raise NotImplementedError
 
-    @property
-    def num_classes(self) -> int:
-        return int(self.cfg.num_classes)
-
     def train_dataloader(self) -> DataLoader:
-        sampler = EpochSeededSampler(len(self.train_set), self.cfg.seed)
-        return DataLoader(self.train_set, self.cfg.batch_size, sampler=sampler, num_workers=self.cfg.num_workers)
+        sampler = EpochSeededSampler(len(self.train_set), self.seed)
+        return DataLoader(self.train_set, self.batch_size, sampler=sampler, num_workers=self.num_workers)
 
     def val_dataloader(self) -> DataLoader:
-        return DataLoader(self.val_set, self.cfg.batch_size, num_workers=self.cfg.num_workers)
+        return DataLoader(self.val_set, self.batch_size, num_workers=self.num_workers)
+
+    def test_dataloader(self) -> DataLoader:
+        return DataLoader(self.test_set, self.batch_size, num_workers=self.num_workers)
 
 
-POSITIVE_KEYS = ("batch_size", "size", "samples", "channels", "num_classes")
-
-
-def check_data_cfg(cfg: DataConfig) -> None:
+def check_data_arguments(**arguments: Any) -> None:
     """Stop on data settings that would only fail inside training, naming the key.
 
-    >>> check_data_cfg({'type': 'digits', 'batch_size': 0, 'val_fraction': 0.2, 'num_workers': 0})
+    >>> check_data_arguments(batch_size=0, val_fraction=0.2)
     Traceback (most recent call last):
     toolkit.errors.ConfigError: data.batch_size=0: must be a positive integer
     """
-    for key in POSITIVE_KEYS:
-        value = cfg.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise ConfigError(f"data.{key}={value}: must be a positive integer")
-    if not 0 < cfg.get("val_fraction") < 1:
-        raise ConfigError(f"data.val_fraction={cfg.get('val_fraction')}: must lie strictly between 0 and 1")
-    if cfg.get("num_workers") < 0:
-        raise ConfigError(f"data.num_workers={cfg.get('num_workers')}: must be 0 or more")
+    for key, value in arguments.items():
+        if key.endswith("_fraction"):
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
+                raise ConfigError(f"data.{key}={value}: must lie strictly between 0 and 1")
+        elif isinstance(value, bool) or not isinstance(value, int) or value < (0 if key in ZERO_OK else 1):
+            kind = "0 or more" if key in ZERO_OK else "a positive integer"
+            raise ConfigError(f"data.{key}={value}: must be {kind}")
+
+
+ZERO_OK = ("num_workers", "seed")
 
 
 def standardize(images: torch.Tensor) -> torch.Tensor:
@@ -96,9 +113,10 @@ def standardize(images: torch.Tensor) -> torch.Tensor:
     return (images - images.mean()) / images.std()
 
 
-@DATASETS.register_module("digits")
 class DigitsData(ClassificationData):
     """scikit-learn's 8x8 digits: 1,797 grey images of 10 classes, shipped with the package."""
+
+    num_classes, channels = 10, 1
 
     def load(self) -> Dataset:
         from sklearn.datasets import load_digits
@@ -126,13 +144,25 @@ class SyntheticImages(Dataset):
         return self.patterns[label] + self.noise * noise, label
 
 
-@DATASETS.register_module("synthetic")
 class SyntheticData(ClassificationData):
     """Images generated on the fly, with a learnable class signal under Gaussian noise."""
 
+    def __init__(
+        self,
+        num_classes: int = 10,
+        channels: int = 3,
+        size: int = 32,
+        samples: int = 2048,
+        noise: float = 2.0,
+        **split: Any,
+    ) -> None:
+        check_data_arguments(num_classes=num_classes, channels=channels, size=size, samples=samples)
+        self.num_classes, self.channels, self.size = num_classes, channels, size
+        self.samples, self.noise = samples, noise
+        super().__init__(**split)
+
     def load(self) -> Dataset:
-        cfg = self.cfg
-        return SyntheticImages(cfg.samples, cfg.num_classes, cfg.channels, cfg.size, cfg.noise, cfg.seed)
+        return SyntheticImages(self.samples, self.num_classes, self.channels, self.size, self.noise, self.seed)
 
 
 class ImageFolder(Dataset):
@@ -196,18 +226,14 @@ class ImageFolder(Dataset):
         return tensor / 127.5 - 1, label
 
 
-@DATASETS.register_module("folder")
 class FolderData(ClassificationData):
-    """Your images: `data.root=/path` with one sub-folder per class."""
+    """Your images: `data.root=/path` with one sub-folder per class (the classes are counted)."""
+
+    def __init__(self, root: str, channels: int = 3, size: int = 32, **split: Any) -> None:
+        check_data_arguments(channels=channels, size=size)
+        self.root, self.channels, self.size = Path(root).expanduser(), channels, size
+        super().__init__(**split)
+        self.num_classes = len(self.dataset.classes)
 
     def load(self) -> Dataset:
-        return ImageFolder(Path(self.cfg.root).expanduser(), self.cfg.size, self.cfg.channels)
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.dataset.classes)
-
-
-def build_datamodule(cfg: DataConfig) -> ClassificationData:
-    """The data module of a `data` config node."""
-    return DATASETS[cfg.type](cfg)
+        return ImageFolder(self.root, self.size, self.channels)

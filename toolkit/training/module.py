@@ -39,6 +39,7 @@ class Classifier(L.LightningModule):
         self.scheduler_factory = scheduler
         self.train_acc = MulticlassAccuracy(num_classes, average="micro")
         self.val_acc = MulticlassAccuracy(num_classes, average="micro")
+        self.test_acc = MulticlassAccuracy(num_classes, average="micro")
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # load_checkpoint strips this prefix, so the bare network loads from a training checkpoint.
@@ -64,15 +65,28 @@ class Classifier(L.LightningModule):
         self.log("epochs", float(self.current_epoch + 1), sync_dist=True)
         self.train_acc.reset()
 
-    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_index: int) -> None:
+    def evaluation_step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> None:
         images, labels = batch
         logits = self.net(images)
-        self.val_acc.update(logits, labels)
-        self.log("val_loss", F.cross_entropy(logits, labels), prog_bar=True, sync_dist=True)
+        getattr(self, f"{stage}_acc").update(logits, labels)
+        self.log(f"{stage}_loss", F.cross_entropy(logits, labels), prog_bar=True, sync_dist=True)
+
+    def evaluation_epoch_end(self, stage: str) -> None:
+        accuracy = getattr(self, f"{stage}_acc")
+        self.log(f"{stage}_acc", accuracy.compute(), prog_bar=True, sync_dist=True)
+        accuracy.reset()
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_index: int) -> None:
+        self.evaluation_step(batch, "val")
 
     def on_validation_epoch_end(self) -> None:
-        self.log("val_acc", self.val_acc.compute(), prog_bar=True, sync_dist=True)
-        self.val_acc.reset()
+        self.evaluation_epoch_end("val")
+
+    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_index: int) -> None:
+        self.evaluation_step(batch, "test")
+
+    def on_test_epoch_end(self) -> None:
+        self.evaluation_epoch_end("test")
 
     def configure_optimizers(self) -> Any:
         optimizer = self.optimizer_factory(self.parameters())

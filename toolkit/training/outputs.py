@@ -30,10 +30,13 @@ def write_init_report(path: Path, rows: Sequence[InitRow], note: str = "") -> No
 
 
 def epoch_curves(metrics_csv: Path) -> dict[str, dict[int, float]]:
-    """Per metric, its value at each epoch, from Lightning's CSV log."""
+    """Per metric, its value at each epoch, from Lightning's CSV log (rows without an epoch, such as
+    the learning rate monitor's, are left out)."""
     curves: dict[str, dict[int, float]] = defaultdict(dict)
     with metrics_csv.open() as file:
         for row in csv.DictReader(file):
+            if not row.get("epoch"):
+                continue
             for name, value in row.items():
                 if name not in ("epoch", "step") and value:
                     curves[name][int(row["epoch"])] = float(value)
@@ -64,7 +67,8 @@ def plot_curves(metrics_csv: Path, path: Path) -> None:
 
 def summary_line(metrics: Mapping[str, Any], output_dir: Path) -> str:
     """One line: the main metrics and where the outputs are."""
-    shown = [f"{name}={metrics[name]:.4f}" for name in ("val_acc", "val_loss", "train_loss") if name in metrics]
+    names = ("val_acc", "test_acc", "val_loss", "train_loss")
+    shown = [f"{name}={metrics[name]:.4f}" for name in names if name in metrics]
     if "epochs" in metrics:
         shown.append(f"epochs={metrics['epochs']}")
     shown.append(f"time={metrics['wall_time_s']:.1f}s")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +16,15 @@ import torch
 from omegaconf import OmegaConf
 
 from ..checkpoint import CheckpointError, CheckpointMismatchError, load_checkpoint
-from ..config.bridge import build_model, optimizer_factories
-from ..config.root import Mode, TrainConfig
+from ..config.bridge import build_model, initialize_model, optimizer_factories, short_name
+from ..config.root import Mode, TrainConfig, check_optimized_metric
+from ..config.targets import build_target, check_target, check_targets
 from ..errors import ConfigError
 from ..files import atomic_file
-from .data import build_datamodule
+from .loggers import log_hyperparameters, tracking_facts
 from .module import Classifier, NonFiniteLossError
 from .outputs import plot_curves, summary_line, write_init_report, write_metrics
-from .trainer import check_logger, make_trainer, tidy_logging
+from .trainer import make_trainer, tidy_logging
 
 log = logging.getLogger("toolkit.training")
 
@@ -40,7 +43,11 @@ def check_choices(cfg: TrainConfig) -> None:
         raise ConfigError(f"threads={cfg.threads}: must be a positive integer (or null for torch's default)")
     if cfg.export:
         check_export_path(Path(cfg.export))
-    check_logger(cfg.logger)
+    check_optimized_metric(cfg.optimized_metric)
+    check_target("model", cfg.model)
+    check_target("data", cfg.data)
+    check_targets("callbacks", cfg.callbacks)
+    check_targets("logger", cfg.logger)
 
 
 def check_export_path(path: Path) -> None:
@@ -116,26 +123,48 @@ def check_optimization(optimizer: Any, scheduler: Any, cfg: TrainConfig) -> None
         raise ConfigError(f"{described(cfg.sched, 'sched')}: {type(error).__name__}: {error}") from error
 
 
-def check_forward(net: torch.nn.Module, datamodule: Any, cfg: TrainConfig) -> None:
-    """Run the network on two training samples (eval mode, no gradients), so that a model and data
-    that do not fit stop the run before training, naming both."""
-    images = torch.stack([datamodule.train_set[i][0] for i in range(min(2, len(datamodule.train_set)))])
+def build_datamodule(cfg: TrainConfig) -> L.LightningDataModule:
+    """The data module of `cfg.data`, set up for fitting."""
+    datamodule = build_target("data", cfg.data)
+    if not isinstance(datamodule, L.LightningDataModule):
+        given = type(datamodule).__name__
+        raise ConfigError(f"data._target_={cfg.data._target_} gave a {given}, not a LightningDataModule")
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    return datamodule
+
+
+def first_images(datamodule: L.LightningDataModule, cfg: TrainConfig) -> torch.Tensor:
+    """Two images of the first training batch: they tell the model's input channels and test its output.
+
+    Drawn under a forked random state, so the model's initial weights depend on the seed alone."""
+    try:
+        with torch.random.fork_rng():
+            images = next(iter(datamodule.train_dataloader()))[0]
+    except StopIteration:
+        raise ConfigError(f"data={short_name(cfg.data)} has no training batch") from None
+    return images[:2]
+
+
+def check_forward(net: torch.nn.Module, images: torch.Tensor, num_classes: int | None, cfg: TrainConfig) -> int:
+    """Run the network on two training images (eval mode, no gradients), so that a model and data
+    that do not fit stop the run before training, naming both. Returns the number of outputs."""
+    model, data = short_name(cfg.model), short_name(cfg.data)
     net.eval()
     try:
         with torch.no_grad():
             logits = net(images)
-    except (RuntimeError, ValueError, IndexError) as error:
+    except (RuntimeError, ValueError, IndexError, TypeError) as error:
         raise ConfigError(
-            f"model={cfg.model.type} cannot take the images of data={cfg.data.type} "
-            f"(shape {tuple(images.shape[1:])}): {error}"
+            f"model={model} cannot take the images of data={data} (shape {tuple(images.shape[1:])}): {error}"
         ) from error
     finally:
         net.train()
-    if logits.shape[-1] != datamodule.num_classes:
+    if logits.ndim != 2 or (num_classes is not None and logits.shape[-1] != num_classes):
         raise ConfigError(
-            f"model={cfg.model.type} gives {logits.shape[-1]} outputs, data={cfg.data.type} has "
-            f"{datamodule.num_classes} classes"
+            f"model={model} gives outputs of shape {tuple(logits.shape[1:])}, data={data} has {num_classes} classes"
         )
+    return int(logits.shape[-1])
 
 
 def final_metrics(trainer: L.Trainer) -> dict[str, Any]:
@@ -145,40 +174,73 @@ def final_metrics(trainer: L.Trainer) -> dict[str, Any]:
     return metrics
 
 
+def best_checkpoint(trainer: L.Trainer) -> str | None:
+    """The best checkpoint of the first monitored ModelCheckpoint, or None (then: the final weights)."""
+    for callback in trainer.checkpoint_callbacks:
+        if callback.monitor and callback.best_model_path:
+            return callback.best_model_path
+    return None
+
+
+@contextlib.contextmanager
+def toolkit_home(path: str) -> Iterator[None]:
+    """`$TOOLKIT_HOME` set to `path` (`paths.toolkit_home`) inside the block."""
+    before = os.environ.get("TOOLKIT_HOME")
+    os.environ["TOOLKIT_HOME"] = str(Path(path).expanduser())
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["TOOLKIT_HOME"]
+        else:
+            os.environ["TOOLKIT_HOME"] = before
+
+
 def run(
     cfg: TrainConfig, folder: Path | None = None, overrides: Sequence[str] = (), threads: int | None = None
-) -> float:
-    """Train (`mode=train`, resuming from `ckpt_path` if given) or evaluate (`mode=eval`).
+) -> dict[str, Any]:
+    """Train (`mode=train`, resuming from `ckpt_path` if given) or evaluate (`mode=eval`), then score
+    the test split (with the best checkpoint, if one was kept).
 
     Writes metrics.json, init_report.txt, curves.png and checkpoints in `folder` (default: the
-    working folder), prints a one-line summary, and returns the final val_acc. `overrides` are
-    recorded in metrics.json; `threads` (default `cfg.threads`) sets torch's thread count.
+    working folder; it becomes `paths.output_dir`, where callbacks and loggers write), prints a
+    one-line summary, and returns the metrics. `overrides` are recorded in metrics.json; `threads`
+    (default `cfg.threads`) sets torch's thread count.
     """
     start = time.perf_counter()
-    check_choices(cfg)
     folder = Path.cwd() if folder is None else Path(folder)
+    cfg.paths.output_dir = str(folder)
+    check_choices(cfg)
     tidy_logging()
     threads = cfg.threads if threads is None else threads
     if threads:
         torch.set_num_threads(threads)
+    with toolkit_home(cfg.paths.toolkit_home):
+        return train_and_test(cfg, folder, overrides, start)
+
+
+def train_and_test(cfg: TrainConfig, folder: Path, overrides: Sequence[str], start: float) -> dict[str, Any]:
     L.seed_everything(cfg.seed, workers=True, verbose=False)
-    datamodule = build_datamodule(cfg.data)
-    if cfg.data.num_classes is None:
-        cfg.data.num_classes = datamodule.num_classes
-    net = build_model(cfg)
+    datamodule = build_datamodule(cfg)
+    images = first_images(datamodule, cfg)
+    num_classes = getattr(datamodule, "num_classes", None)
+    net = build_model(cfg, num_classes, int(images.shape[1]))
     note = f"weights then restored from ckpt_path={cfg.ckpt_path}" if cfg.ckpt_path else ""
-    write_init_report(folder / "init_report.txt", net.init_report(), note)
-    check_forward(net, datamodule, cfg)
+    write_init_report(folder / "init_report.txt", initialize_model(net, cfg), note)
+    num_classes = check_forward(net, images, num_classes, cfg)
     if cfg.ckpt_path:
         checkpoint = load_weights(net, cfg.ckpt_path)
         if cfg.mode == Mode.train:
             check_resume(cfg, checkpoint)
     optimizer, scheduler = optimizer_factories(cfg)
     check_optimization(optimizer, scheduler, cfg)
-    module = Classifier(net, datamodule.num_classes, optimizer, scheduler)
+    module = Classifier(net, num_classes, optimizer, scheduler)
     trainer = make_trainer(cfg, folder)
+    config = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+    log_hyperparameters(trainer.loggers, config)
     if cfg.mode == Mode.eval:
         trainer.validate(module, datamodule=datamodule, verbose=False)
+        tested_with = None
     else:
         try:
             trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
@@ -186,14 +248,21 @@ def run(
             last = folder / "checkpoints" / "last.ckpt"
             kept = f"the last good checkpoint is {last}" if last.is_file() else "no checkpoint was written yet"
             raise NonFiniteLossError(f"training stopped: {error}; {kept}") from error
+        tested_with = best_checkpoint(trainer)
     metrics = final_metrics(trainer)
+    for results in trainer.test(module, datamodule=datamodule, ckpt_path=tested_with, verbose=False):
+        metrics.update({name: float(value) for name, value in results.items()})
     metrics.update(
         mode=Mode(cfg.mode).value,
+        tested_with=tested_with or "the final weights",
+        num_classes=num_classes,
         wall_time_s=time.perf_counter() - start,
         parameters=sum(p.numel() for p in net.parameters()),
         torch_threads=torch.get_num_threads(),
         overrides=list(overrides),
-        config=OmegaConf.to_container(cfg, resolve=True, enum_to_str=True),
+        tags=list(cfg.tags),
+        config=config,
+        **tracking_facts(trainer.loggers),
     )
     write_metrics(folder / "metrics.json", metrics)
     if (folder / "logs" / "metrics.csv").is_file():
@@ -201,7 +270,7 @@ def run(
     if cfg.export:
         export_weights(net, Path(cfg.export))
     print(summary_line(metrics, folder))
-    return metrics.get("val_acc", float("nan"))
+    return metrics
 
 
 def export_weights(net: torch.nn.Module, path: Path) -> None:

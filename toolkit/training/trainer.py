@@ -1,8 +1,7 @@
-"""The Lightning Trainer of a run: its arguments from config, checkpoints, loggers and plugins."""
+"""The Lightning Trainer of a run: its arguments, callbacks and loggers from config, and plugins."""
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
 import sys
@@ -12,14 +11,15 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
-from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.callbacks import ModelCheckpoint
 
 from ..config.bridge import to_builder_cfg
-from ..config.root import Logger, TrainConfig
+from ..config.root import TrainConfig
 from ..errors import ConfigError
+from .callbacks import build_callbacks
 from .checkpoint_io import AtomicCheckpointIO
 from .ddp import strategy_for
+from .loggers import build_loggers
 from .rank_spread import BatchNormRankSpread
 from .sync_bn import ToolkitSyncBatchNorm
 
@@ -35,65 +35,6 @@ def tidy_logging() -> None:
     )
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     warnings.filterwarnings("ignore", ".*LeafSpec.*")
-
-
-class EpochCheckpoint(ModelCheckpoint):
-    """Lightning's ModelCheckpoint with epochs counted from 1 in file names, as people count them."""
-
-    def format_checkpoint_name(
-        self, metrics: dict[str, Any], filename: str | None = None, ver: int | None = None, prefix: str | None = None
-    ) -> str:
-        if "epoch" in metrics:
-            metrics = {**metrics, "epoch": metrics["epoch"] + 1}
-        return super().format_checkpoint_name(metrics, filename, ver, prefix)
-
-
-class EpochProgressBar(RichProgressBar):
-    """Rich's progress bar, showing `Epoch 3/3` in the last of three epochs (Lightning shows `2/2`)."""
-
-    def _get_train_description(self, current_epoch: int) -> str:
-        description = f"Epoch {current_epoch + 1}"
-        if self.trainer.max_epochs is not None and self.trainer.max_epochs >= 0:
-            description += f"/{self.trainer.max_epochs}"
-        return f"{description:{len(self.validation_description)}}"
-
-
-def checkpoint_callbacks(folder: Path) -> list[ModelCheckpoint]:
-    """`best-epochNN-val_accX.ckpt`, the best epoch by val_acc, and `last.ckpt`, the latest finished epoch.
-
-    They are two callbacks: Lightning's `save_last` beside a monitored top-k rewrites `last.ckpt`
-    only when the monitored metric improves.
-    """
-    best = EpochCheckpoint(
-        dirpath=folder / "checkpoints",
-        filename="best-epoch{epoch:02d}-val_acc{val_acc:.4f}",
-        auto_insert_metric_name=False,
-        monitor="val_acc",
-        mode="max",
-        save_top_k=1,
-    )
-    last = EpochCheckpoint(
-        dirpath=folder / "checkpoints", filename="last", monitor=None, save_top_k=1, enable_version_counter=False
-    )
-    return [best, last]
-
-
-def check_logger(name: str) -> None:
-    """Stop before training when a logger's package is missing, with the command that installs it."""
-    if name == "tensorboard" and not any(importlib.util.find_spec(p) for p in ("tensorboard", "tensorboardX")):
-        raise ConfigError(
-            "logger=tensorboard needs the tensorboard package, which is not installed: "
-            "pip install 'toolkit[loggers]' (or pip install tensorboard)"
-        )
-
-
-def make_loggers(cfg: TrainConfig, folder: Path) -> list[Any]:
-    loggers: list[Any] = [CSVLogger(folder, name="logs", version="")]
-    if cfg.logger == Logger.tensorboard:
-        from lightning.pytorch.loggers import TensorBoardLogger
-
-        loggers.append(TensorBoardLogger(folder, name="tensorboard", version=""))
-    return loggers
 
 
 def check_devices(arguments: dict[str, Any]) -> None:
@@ -112,25 +53,24 @@ def check_devices(arguments: dict[str, Any]) -> None:
 
 
 def make_trainer(cfg: TrainConfig, folder: Path) -> L.Trainer:
-    """A Trainer with the config's arguments, the best and the last checkpoints, and logs."""
+    """A Trainer with the config's arguments, its `callbacks` and its `logger` entries."""
     arguments = to_builder_cfg(cfg.trainer)
-    callbacks: list[Any] = [*checkpoint_callbacks(folder), BatchNormRankSpread()]
     plugins: list[Any] = [AtomicCheckpointIO()]
     if arguments.pop("sync_batchnorm", False):
         plugins.append(ToolkitSyncBatchNorm())
     check_devices(arguments)
     if "strategy" in arguments:
         arguments["strategy"] = strategy_for(arguments["strategy"])
-    if "enable_progress_bar" not in arguments:
-        arguments["enable_progress_bar"] = sys.stdout.isatty()
-        if arguments["enable_progress_bar"]:
-            callbacks.append(EpochProgressBar())
+    arguments.setdefault("enable_progress_bar", sys.stdout.isatty())
+    loggers = build_loggers(cfg.logger)
+    callbacks = build_callbacks(cfg.callbacks, arguments["enable_progress_bar"], bool(loggers))
+    arguments.setdefault("enable_checkpointing", any(isinstance(c, ModelCheckpoint) for c in callbacks))
     try:
         return L.Trainer(
             **arguments,
             default_root_dir=folder,
-            callbacks=callbacks,
-            logger=make_loggers(cfg, folder),
+            callbacks=[*callbacks, BatchNormRankSpread()],
+            logger=loggers or False,
             plugins=plugins,
         )
     except (ValueError, TypeError, RuntimeError) as error:

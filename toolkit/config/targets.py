@@ -1,0 +1,157 @@
+"""`_target_` nodes: find the callable, check the arguments against its signature, then call it.
+
+A model, a data module, a callback and a logger are each a config node with `_target_` (the
+dotted path of a class or a factory) and its arguments, as Hydra's `instantiate` reads it. Here
+every way that fails (a path that does not import, something that cannot be called, an argument
+it does not take, a package it needs) is a `ConfigError` naming the config key, the target and
+the argument, raised before any training.
+
+>>> build_target('model', {'_target_': 'torch.nn.Linear', 'in_features': 2, 'out_feature': 3})
+Traceback (most recent call last):
+toolkit.errors.ConfigError: model: torch.nn.Linear takes no argument 'out_feature' (did you mean 'out_features'?); \
+it takes: in_features, out_features, bias, device, dtype
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+import inspect
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from ..errors import ConfigError
+
+__all__ = [
+    "accepts",
+    "build_target",
+    "check_arguments",
+    "check_target",
+    "check_targets",
+    "locate",
+    "target_arguments",
+]
+
+# The extra that installs a package a shipped option may need.
+EXTRAS = {"tensorboard": "loggers", "tensorboardX": "loggers", "mlflow": "loggers", "wandb": "loggers"}
+# Classes that import without their package and fail when called: any one of the packages will do.
+NEEDS = {
+    "TensorBoardLogger": ("tensorboard", "tensorboardX"),
+    "MLFlowLogger": ("mlflow",),
+    "WandbLogger": ("wandb",),
+}
+
+
+def install_hint(package: str) -> str:
+    """The command that installs `package`: toolkit's extra where one has it."""
+    extra = EXTRAS.get(package)
+    return f"pip install 'toolkit[{extra}]' (or pip install {package})" if extra else f"pip install {package}"
+
+
+def locate(key: str, node: Mapping[str, Any]) -> Callable[..., Any]:
+    """The callable named by `node._target_`; a ConfigError naming `key` when it is not one."""
+    from hydra.utils import get_object
+
+    path = node.get("_target_")
+    if not isinstance(path, str) or not path:
+        raise ConfigError(f"{key}._target_={path!r}: give the dotted path of a class or a function (mypkg.Net)")
+    try:
+        target = get_object(path)
+    except (ImportError, ValueError) as error:
+        cause = error.__cause__ or error
+        if isinstance(cause, ModuleNotFoundError) and cause.name and not path.startswith(cause.name):
+            hint = install_hint(cause.name)
+            raise ConfigError(f"{key}._target_={path} needs the package {cause.name}: {hint}") from None
+        raise ConfigError(f"{key}._target_={path} does not import: {cause}") from None
+    if not callable(target):
+        raise ConfigError(f"{key}._target_={path} is a {type(target).__name__}, not a class or a function")
+    return target
+
+
+def check_packages(key: str, target: Callable[..., Any]) -> None:
+    """A ConfigError with the install command when `target` needs a package that is not installed."""
+    packages = NEEDS.get(getattr(target, "__name__", ""), ())
+    if packages and not any(importlib.util.find_spec(package) for package in packages):
+        raise ConfigError(
+            f"{key}: {target.__name__} needs the {packages[0]} package, which is not installed: "
+            f"{install_hint(packages[0])}"
+        )
+
+
+def accepted_names(target: Callable[..., Any]) -> list[str] | None:
+    """The keyword arguments `target` takes, following `**kwargs` up a class's bases; None: any."""
+    names: list[str] = []
+    functions = (
+        [base.__dict__["__init__"] for base in target.__mro__ if "__init__" in base.__dict__]
+        if inspect.isclass(target)
+        else [target]
+    )
+    for function in functions:
+        try:
+            parameters = inspect.signature(function).parameters.values()
+        except (TypeError, ValueError):
+            return None
+        names += [
+            p.name
+            for p in parameters
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "self" and p.name not in names
+        ]
+        if not any(p.kind == p.VAR_KEYWORD for p in parameters):
+            return names
+    return None
+
+
+def accepts(target: Callable[..., Any], name: str) -> bool:
+    """Whether `target` names the keyword argument `name` (a bare `**kwargs` does not count)."""
+    return name in (accepted_names(target) or ())
+
+
+def check_arguments(key: str, path: str, target: Callable[..., Any], names: Iterable[str]) -> None:
+    """A ConfigError naming the first of `names` that `target` (found at `path`) does not take."""
+    allowed = accepted_names(target)
+    if allowed is None:
+        return
+    for name in names:
+        if name not in allowed:
+            close = difflib.get_close_matches(name, allowed, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"{key}: {path} takes no argument {name!r}{hint}; it takes: {', '.join(allowed)}")
+
+
+def target_arguments(node: Mapping[str, Any]) -> dict[str, Any]:
+    """The arguments of a `_target_` node as plain values, nested `_target_` nodes instantiated."""
+    from hydra.utils import instantiate
+
+    arguments = {key: value for key, value in node.items() if not str(key).startswith("_")}
+    if isinstance(node, DictConfig):
+        arguments = OmegaConf.to_container(OmegaConf.create(arguments), resolve=True)
+    return dict(instantiate(arguments, _convert_="all")) if arguments else {}
+
+
+def build_target(key: str, node: Mapping[str, Any], **extra: Any) -> Any:
+    """Call `node._target_` with the node's arguments and `extra`; every failure names `key`."""
+    target = locate(key, node)
+    check_packages(key, target)
+    arguments = {**target_arguments(node), **extra}
+    check_arguments(key, node["_target_"], target, arguments)
+    try:
+        return target(**arguments)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"{key}: {node['_target_']}: {error}") from error
+
+
+def check_target(key: str, node: Mapping[str, Any]) -> None:
+    """Stop before any work when `node._target_` does not import, needs a missing package, or is
+    given an argument it does not take; naming `key`."""
+    target = locate(key, node)
+    check_packages(key, target)
+    check_arguments(key, node["_target_"], target, [name for name in node if not str(name).startswith("_")])
+
+
+def check_targets(key: str, node: Mapping[str, Any] | None) -> None:
+    """`check_target` for each entry of a group that holds several (`callbacks`, `logger`)."""
+    for name, entry in (node or {}).items():
+        if entry:
+            check_target(f"{key}.{name}", entry)

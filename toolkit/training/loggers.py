@@ -1,0 +1,85 @@
+"""Building the `logger` group of a config, and what every logger is told about the run.
+
+Each entry of `logger` is a `_target_` node (Lightning's CSVLogger, TensorBoardLogger,
+MLFlowLogger, WandbLogger, or your own); `logger=[csv,mlflow]` selects several at once. Every
+logger receives the run's resolved config, flattened, as its hyperparameters.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from lightning.pytorch.loggers import CSVLogger, Logger, MLFlowLogger
+from lightning.pytorch.loggers.csv_logs import ExperimentWriter
+from lightning.pytorch.loggers.logger import rank_zero_experiment
+
+from ..config.targets import build_target
+
+
+class ContinuingWriter(ExperimentWriter):
+    """Lightning's CSV writer, which keeps the columns of the metrics.csv it appends to."""
+
+    def _record_new_keys(self) -> set[str]:
+        if self._fs.isfile(self.metrics_file_path):
+            with self._fs.open(self.metrics_file_path, "r", newline="") as file:
+                header = next(csv.reader(file), [])
+            self.metrics_keys.extend(key for key in header if key not in self.metrics_keys)
+        return super()._record_new_keys()
+
+
+class ContinuingCSVLogger(CSVLogger):
+    """Lightning's CSVLogger, able to add columns to the metrics.csv of an earlier stage.
+
+    Under a spawning strategy (DDP on the CPU) each stage (fit, then test) runs in new processes,
+    each with a copy of the writer as it was before the first stage; Lightning's writer, knowing no
+    columns, rewrites the file with the new stage's columns only and fails on the earlier rows.
+    This one reads the columns that are there first.
+    """
+
+    @property
+    @rank_zero_experiment
+    def experiment(self) -> ExperimentWriter:
+        if self._experiment is None:
+            self._fs.makedirs(self.root_dir, exist_ok=True)
+            self._experiment = ContinuingWriter(log_dir=self.log_dir)
+        return self._experiment
+
+
+def build_loggers(node: Mapping[str, Any] | None) -> list[Logger]:
+    """The loggers of a `logger` node, in order."""
+    return [build_target(f"logger.{name}", entry) for name, entry in (node or {}).items() if entry]
+
+
+def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested mappings as one level of dotted keys.
+
+    >>> flatten({'model': {'_target_': 'Net', 'widths': [8, 16]}, 'seed': 0})
+    {'model._target_': 'Net', 'model.widths': [8, 16], 'seed': 0}
+    """
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, Mapping) and value:
+            flat |= flatten(value, f"{prefix}{key}.")
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def log_hyperparameters(loggers: Iterable[Logger], config: Mapping[str, Any]) -> None:
+    """Give every logger the run's resolved config, flattened, as its hyperparameters."""
+    hyperparameters = flatten(config)
+    for logger in loggers:
+        logger.log_hyperparams(hyperparameters)
+
+
+def tracking_facts(loggers: Iterable[Logger]) -> dict[str, str]:
+    """Where MLflow logged the run, for metrics.json: `mlflow_tracking_uri` and `mlflow_run_id`."""
+    for logger in loggers:
+        if isinstance(logger, MLFlowLogger) and logger.run_id:
+            local = logger.save_dir
+            uri = Path(local).resolve().as_uri() if local else logger.experiment._tracking_client.tracking_uri
+            return {"mlflow_tracking_uri": uri, "mlflow_run_id": logger.run_id}
+    return {}
