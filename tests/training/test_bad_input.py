@@ -74,6 +74,18 @@ def image_folder(root, classes: dict[str, int]) -> None:
         (["init=normal", "init.std=-1"], r"init=Normal: Normal\(.*std=-1\.0\) failed: std must be above 0"),
         (["init=pretrained", "init.checkpoint=nowhere.pth"], r"init\.checkpoint=nowhere\.pth: .* does not exist"),
         (["data.num_workers=-1"], r"data\.num_workers=-1: must be 0 or more"),
+        (["model=custom", "model._target_=nosuch.Net"], r"model\._target_=nosuch\.Net does not import: No module"),
+        (["model=custom", "model._target_=math.pi"], r"model\._target_=math\.pi is a float, not a class or a function"),
+        (["model=custom"], r"model\._target_ is not set: give the dotted path of your class, e\.g\. model\."),
+        (
+            ["+model.widht=3"],
+            r"model: toolkit\.models\.SimpleCNN takes no argument 'widht' \(did you mean 'widths'\?\); it takes: ",
+        ),
+        (["+data.batch=3"], r"data: toolkit\.training\.data\.DigitsData takes no argument 'batch' \(did you mean"),
+        (["+callbacks.x._target_=nosuch.Callback"], r"callbacks\.x\._target_=nosuch\.Callback does not import"),
+        (["+logger.csv.nme=x"], r"logger\.csv: .*ContinuingCSVLogger takes no argument 'nme' \(did you mean"),
+        (["optimized_metric=val_accuracy"], r"optimized_metric=val_accuracy: no run reports it; .*'val_acc'"),
+        (["data.batch_size=abc"], r"data\.batch_size=abc: must be a positive integer"),
     ],
 )
 def test_bad_values_stop_before_training(compose_config, stop_before_training, overrides, message):

@@ -54,6 +54,9 @@ def locate(key: str, node: Mapping[str, Any]) -> Callable[..., Any]:
     """The callable named by `node._target_`; a ConfigError naming `key` when it is not one."""
     from hydra.utils import get_object
 
+    if isinstance(node, DictConfig) and OmegaConf.is_missing(node, "_target_"):
+        example = f"{key}._target_=mypkg.Net"
+        raise ConfigError(f"{key}._target_ is not set: give the dotted path of your class, e.g. {example}")
     path = node.get("_target_")
     if not isinstance(path, str) or not path:
         raise ConfigError(f"{key}._target_={path!r}: give the dotted path of a class or a function (mypkg.Net)")

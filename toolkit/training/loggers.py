@@ -49,8 +49,13 @@ class ContinuingCSVLogger(CSVLogger):
 
 
 def build_loggers(node: Mapping[str, Any] | None) -> list[Logger]:
-    """The loggers of a `logger` node, in order."""
-    return [build_target(f"logger.{name}", entry) for name, entry in (node or {}).items() if entry]
+    """The loggers of a `logger` node, in order; a local SQLite store gets its folder first."""
+    entries = {name: entry for name, entry in (node or {}).items() if entry}
+    for entry in entries.values():
+        uri = str(entry.get("tracking_uri") or "")
+        if uri.startswith("sqlite:///"):
+            Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    return [build_target(f"logger.{name}", entry) for name, entry in entries.items()]
 
 
 def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -75,11 +80,22 @@ def log_hyperparameters(loggers: Iterable[Logger], config: Mapping[str, Any]) ->
         logger.log_hyperparams(hyperparameters)
 
 
+def absolute_uri(uri: str) -> str:
+    """A tracking URI whose local path (SQLite or file) is absolute, so it works from any folder.
+
+    >>> absolute_uri('sqlite:////srv/mlflow.db'), absolute_uri('https://mlflow.example.org')
+    ('sqlite:////srv/mlflow.db', 'https://mlflow.example.org')
+    """
+    for scheme in ("sqlite:///", "file:"):
+        if uri.startswith(scheme) and not uri.startswith(scheme + "/"):
+            return scheme + str(Path(uri.removeprefix(scheme)).resolve())
+    return uri
+
+
 def tracking_facts(loggers: Iterable[Logger]) -> dict[str, str]:
     """Where MLflow logged the run, for metrics.json: `mlflow_tracking_uri` and `mlflow_run_id`."""
     for logger in loggers:
         if isinstance(logger, MLFlowLogger) and logger.run_id:
-            local = logger.save_dir
-            uri = Path(local).resolve().as_uri() if local else logger.experiment._tracking_client.tracking_uri
-            return {"mlflow_tracking_uri": uri, "mlflow_run_id": logger.run_id}
+            # The logger keeps the URI it was given (a default of its own when None) only here.
+            return {"mlflow_tracking_uri": absolute_uri(logger._tracking_uri), "mlflow_run_id": logger.run_id}
     return {}
