@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import os
 
+# Under pytest-xdist the workers share the cores: one torch (OpenMP) thread per worker and per
+# process it starts, set before torch loads, so threads never wait on each other for a core.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import pytest
 from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra

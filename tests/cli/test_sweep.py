@@ -67,6 +67,10 @@ def test_ddp_on_two_cpu_processes_inside_a_sweep_syncs_bn_like_one_process(tmp_p
     assert [row["status"] for row in summary_rows(folder)] == ["completed"]
     metrics = json.loads((jobs[0] / "metrics.json").read_text())
     assert metrics["epochs"] == 1 and metrics["bn_stats_rank_spread"] < 1e-5
+    # The test split is scored once, in the main process, and logged after the DDP epochs.
+    assert 0 <= metrics["test_acc"] <= 1 and metrics["tested_with"].endswith(".ckpt")
+    header = (jobs[0] / "logs" / "metrics.csv").read_text().splitlines()[0].split(",")
+    assert {"val_acc", "test_acc", "bn_stats_rank_spread"} <= set(header)
     checkpoint = torch.load(jobs[0] / "checkpoints" / "last.ckpt", weights_only=True)
     stats = expected_running_stats()
     assert len(stats) == 8

@@ -1,4 +1,5 @@
-"""Networks built from layer configs, selected with `model=`: each is a `BaseModule`.
+"""Networks built from layer configs (`model=simple_cnn` and `model=resnet` name them by `_target_`),
+each a `BaseModule`, also registered in `MODELS` for MMCV-style `MODELS.build(cfg)`.
 
 >>> model = MODELS['simple_cnn'](in_channels=1, num_classes=10)
 >>> model(torch.randn(2, 1, 8, 8)).shape

@@ -24,7 +24,7 @@ from ..files import atomic_file
 from .loggers import log_hyperparameters, tracking_facts
 from .module import Classifier, NonFiniteLossError
 from .outputs import plot_curves, summary_line, write_init_report, write_metrics
-from .trainer import make_trainer, tidy_logging
+from .trainer import make_trainer, single_device_tester, tidy_logging
 
 log = logging.getLogger("toolkit.training")
 
@@ -250,7 +250,8 @@ def train_and_test(cfg: TrainConfig, folder: Path, overrides: Sequence[str], sta
             raise NonFiniteLossError(f"training stopped: {error}; {kept}") from error
         tested_with = best_checkpoint(trainer)
     metrics = final_metrics(trainer)
-    for results in trainer.test(module, datamodule=datamodule, ckpt_path=tested_with, verbose=False):
+    tester = single_device_tester(trainer, cfg)
+    for results in tester.test(module, datamodule=datamodule, ckpt_path=tested_with, verbose=False):
         metrics.update({name: float(value) for name, value in results.items()})
     metrics.update(
         mode=Mode(cfg.mode).value,
