@@ -51,26 +51,24 @@ def test_default_run_reaches_097_and_writes_every_output(train):
     assert len(summary) == 1 and str(run.folder) in summary[0] and f"test_acc={metrics['test_acc']:.4f}" in summary[0]
 
 
+STOP_AT_EPOCH_3 = [
+    "+callbacks.stop._target_=stop_after_epoch.SignalAtEpochStart",  # a user's own callback
+    "+callbacks.stop.epoch=2",
+]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("sent", [signal.SIGKILL, signal.SIGINT])
-def test_a_stopped_run_keeps_its_last_epoch_and_resumes_to_the_same_result(compose_config, tmp_path, sent):
+def test_a_killed_run_keeps_its_last_epoch_and_resumes_to_the_same_result(compose_config, tmp_path):
     folder = tmp_path / "stopped"
-    stop = [
-        "+callbacks.stop._target_=stop_after_epoch.SignalAtEpochStart",  # a user's own callback
-        "+callbacks.stop.epoch=2",
-        f"+callbacks.stop.signal_number={int(sent)}",
-    ]
+    stop = [*STOP_AT_EPOCH_3, f"+callbacks.stop.signal_number={int(signal.SIGKILL)}"]
     environment = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
     process = subprocess.run(
         command(folder, *SYNTHETIC, *stop), cwd=tmp_path, capture_output=True, env=environment, timeout=300
     )
-    if sent == signal.SIGKILL:
-        assert process.returncode == -signal.SIGKILL, process.stderr.decode()[-2000:]
+    assert process.returncode == -signal.SIGKILL, process.stderr.decode()[-2000:]
     last = folder / "checkpoints" / "last.ckpt"
     assert torch.load(last, weights_only=True)["epoch"] == 1  # epochs 1 and 2 (Lightning's 0 and 1) finished
     assert not list((folder / "checkpoints").glob("*.part"))
-    if sent == signal.SIGINT:
-        return  # Ctrl-C: the rest is the same as after SIGKILL
     whole = run(compose_config(*SYNTHETIC), tmp_path / "whole")
     resumed = run(compose_config(*SYNTHETIC, f"ckpt_path={last}"), tmp_path / "resumed")
     with (tmp_path / "resumed" / "logs" / "metrics.csv").open() as file:
@@ -78,6 +76,19 @@ def test_a_stopped_run_keeps_its_last_epoch_and_resumes_to_the_same_result(compo
     assert trained == ["3.0", "4.0"]  # only the remaining epochs
     for name in ("val_acc", "val_loss", "test_acc"):
         assert resumed[name] == pytest.approx(whole[name], abs=1e-6), name
+
+
+def test_ctrl_c_stops_after_the_last_finished_epoch(compose_config, tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C raises KeyboardInterrupt
+    try:
+        stop = [*STOP_AT_EPOCH_3, f"+callbacks.stop.signal_number={int(signal.SIGINT)}"]
+        with pytest.raises(SystemExit):  # Lightning's graceful stop
+            run(compose_config(*SYNTHETIC, *stop), tmp_path)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == 1
+    assert not list((tmp_path / "checkpoints").glob("*.part"))
 
 
 def test_a_config_error_is_one_clean_message_and_leaves_no_folder(train):
