@@ -99,9 +99,46 @@ def check_training() -> None:
             assert result.returncode == 0
 
 
+def check_no_sync_in_the_step() -> None:
+    """A few training steps of Classifier under CUDA's sync debug mode "error": any operation inside
+    a step that makes the host wait for the GPU raises. The non-finite check reads its flag back
+    outside the step (every 50 steps and at an epoch's last batch), where the mode is off."""
+    import lightning as L
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from toolkit.models import SimpleCNN
+    from toolkit.training.module import Classifier
+
+    class SyncDebug(L.Callback):
+        def on_train_batch_start(self, *args: object) -> None:
+            torch.cuda.set_sync_debug_mode("error")
+
+        def on_train_batch_end(self, *args: object) -> None:  # before the module's own hook, which may read back
+            torch.cuda.set_sync_debug_mode(0)
+
+    data = TensorDataset(torch.randn(256, 3, 32, 32), torch.randint(0, 10, (256,)))
+    module = Classifier(SimpleCNN(3, 10), 10, lambda params: torch.optim.AdamW(params, capturable=True))
+    trainer = L.Trainer(
+        accelerator="gpu",
+        devices=1,
+        max_epochs=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[SyncDebug()],
+    )
+    try:
+        trainer.fit(module, DataLoader(data, batch_size=32, pin_memory=True))
+    finally:
+        torch.cuda.set_sync_debug_mode(0)
+    print(f"no host sync inside {trainer.global_step} training steps (sync debug mode 'error')")
+
+
 def main() -> None:
     print(f"torch {torch.__version__}, {torch.cuda.get_device_name()}")
-    for check in (check_compile, check_fusion, check_sync_bn, check_checkpoint, check_training):
+    checks = (check_compile, check_fusion, check_sync_bn, check_checkpoint, check_no_sync_in_the_step, check_training)
+    for check in checks:
         check()
 
 

@@ -83,3 +83,24 @@ def test_the_progress_bar_counts_epochs_from_one():
     bar = EpochProgressBar()
     bar._trainer = SimpleNamespace(max_epochs=3)
     assert bar._get_train_description(2).strip() == "Epoch 3/3"
+
+
+def test_a_non_finite_loss_is_recorded_on_the_device_and_named_when_looked_at():
+    from toolkit.training.module import Classifier
+
+    module = Classifier(SimpleCNN(1, 10, widths=(8,)), 10, torch.optim.SGD)
+    module.on_train_epoch_start()
+    for loss in (1.0, 2.0, float("nan"), float("inf"), 3.0):
+        module.record_non_finite(torch.tensor(loss))
+    assert module.non_finite_at.tolist() == [3, 1]  # the first one, found when looked at
+    with pytest.raises(NonFiniteLossError, match=r"the training loss became nan at step 3 \(epoch 1\)"):
+        module.raise_if_non_finite()
+    assert not any(name.startswith("non_finite") for name in module.state_dict())  # checkpoints unchanged
+
+
+def test_bf16_channels_last_and_compiled_training_on_the_cpu(compose_config, tmp_path):
+    overrides = ["trainer.precision=bf16-mixed", "channels_last=true", "compile=true", "compile_backend=aot_eager"]
+    result = run(compose_config(*overrides, "trainer.max_epochs=2", "model.widths=[8,16]"), tmp_path)
+    assert result["val_acc"] > 0.5 and result["config"]["trainer"]["precision"] == "bf16-mixed"
+    net = SimpleCNN(1, 10, widths=(8, 16))
+    load_checkpoint(net, str(tmp_path / "checkpoints" / "last.ckpt"), strict=True)  # the same parameter names

@@ -49,6 +49,9 @@ class TrainConfig:
     threads: int | None = None
     tags: list[str] = field(default_factory=list)
     optimized_metric: str = "val_acc"
+    channels_last: bool = False
+    compile: bool = False
+    compile_backend: str = "inductor"
 
 
 # The metrics every training run produces: what `optimized_metric` may name.
