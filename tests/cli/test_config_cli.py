@@ -74,3 +74,19 @@ def test_console_script_works_from_any_folder(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "norm:\n  type: LN2d" in result.stdout
+
+
+def test_a_run_folder_is_discarded_only_when_the_run_never_started(tmp_path, monkeypatch):
+    from toolkit.app.cli import discard_run_folder
+
+    monkeypatch.chdir(tmp_path)
+    never = tmp_path / "outputs" / "day" / "never"
+    stopped = tmp_path / "outputs" / "day" / "stopped"
+    for folder in (never, stopped):
+        (folder / ".hydra").mkdir(parents=True)
+        (folder / "train.log").write_text("")
+    (stopped / "checkpoints").mkdir()  # it trained before the error
+    discard_run_folder(never, "train")
+    discard_run_folder(stopped, "train")
+    assert not never.exists()
+    assert sorted(path.name for path in stopped.iterdir()) == [".hydra", "checkpoints", "train.log"]

@@ -1,9 +1,12 @@
+import os
+
 import pytest
 import torch
 from PIL import Image
 
 from toolkit.errors import ConfigError
-from toolkit.training.data import DigitsData, EpochSeededSampler, FolderData, SyntheticData
+from toolkit.training.data import DigitsData, EpochSeededSampler, SyntheticData
+from toolkit.training.image_folder import FolderData
 
 
 def test_digits_train_val_test_split_is_fixed_by_the_seed():
@@ -66,10 +69,30 @@ def test_folder_errors_name_the_path(tmp_path):
     (tmp_path / "empty" / "cat").mkdir(parents=True)
     with pytest.raises(ConfigError, match=r"data\.root='.*empty' holds no images in class sub-folders"):
         FolderData(root=str(tmp_path / "empty"))
-    write_images(tmp_path / "broken", {"cat": 2, "dog": 2})
-    (tmp_path / "broken" / "dog" / "1.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
-    with pytest.raises(ConfigError, match=r"cannot read the image '.*broken/dog/1\.png'"):
-        FolderData(root=str(tmp_path / "broken"))
+
+
+def test_an_unreadable_image_is_named_when_met_or_skipped_with_a_warning(tmp_path):
+    write_images(tmp_path, {"cat": 3, "dog": 3})
+    (tmp_path / "dog" / "1.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    data = FolderData(root=str(tmp_path), size=8)  # starts without reading any image
+    broken = data.dataset.files.index((str(tmp_path / "dog" / "1.png"), 1))
+    assert data.dataset[broken - 1][1] == 1
+    with pytest.raises(ConfigError, match=r"cannot read the image '.*dog/1\.png'"):
+        data.dataset[broken]
+    skipping = FolderData(root=str(tmp_path), size=8, skip_unreadable=True)
+    with pytest.warns(UserWarning, match=r"skipped: cannot read the image '.*dog/1\.png'"):
+        image, label = skipping.dataset[broken]  # the next readable image, its label with it
+    assert image.shape == (3, 8, 8)
+    assert torch.equal(image, skipping.dataset[broken + 1][0]) and label == skipping.dataset[broken + 1][1]
+
+
+def test_loader_settings(tmp_path):
+    write_images(tmp_path, {"cat": 3, "dog": 3})
+    data = FolderData(root=str(tmp_path), size=8, num_workers=None, prefetch_factor=4)
+    loader = data.train_dataloader()
+    assert loader.num_workers == len(os.sched_getaffinity(0)) and loader.persistent_workers
+    assert loader.prefetch_factor == 4 and loader.pin_memory == torch.cuda.is_available()
+    assert DigitsData().train_dataloader().num_workers == 0
 
 
 @pytest.mark.parametrize(

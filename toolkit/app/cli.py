@@ -29,8 +29,12 @@ RUN_FILES = (".hydra", "init_report.txt", "logs")
 
 
 def discard_run_folder(folder: Path, job_name: str) -> None:
-    """Remove what a run that never started wrote, then the folder and its parents while empty."""
-    for name in (*RUN_FILES, f"{job_name}.log"):
+    """Remove what a run that never started wrote, then the folder and its parents while empty; a
+    folder that holds anything else (checkpoints of a run stopped later, say) is kept whole."""
+    names = {*RUN_FILES, f"{job_name}.log"}
+    if any(path.name not in names for path in folder.iterdir()):
+        return
+    for name in names:
         path = folder / name
         if path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
@@ -41,6 +45,21 @@ def discard_run_folder(folder: Path, job_name: str) -> None:
         if stop.is_relative_to(path) or any(path.iterdir()):
             break
         path.rmdir()
+
+
+def one_message(error: Exception) -> str:
+    """The error's message; for one raised in a DataLoader worker, which torch re-raises with the
+    worker's traceback in its text, the last line of that traceback without the exception's name.
+
+    >>> one_message(ValueError('Caught ConfigError in DataLoader worker process 1.\\nOriginal Traceback '
+    ...                        '(most recent call last):\\ntoolkit.errors.ConfigError: cannot read the image x.png'))
+    'cannot read the image x.png'
+    """
+    text = str(error)
+    if "Original Traceback" not in text:
+        return text
+    last = text.strip().splitlines()[-1]
+    return last.split(": ", 1)[-1]
 
 
 def task(cfg: DictConfig) -> float:
@@ -59,7 +78,7 @@ def task(cfg: DictConfig) -> float:
             raise
         if not isinstance(error, NonFiniteLossError):
             discard_run_folder(Path(hydra_cfg.runtime.output_dir), hydra_cfg.job.name)
-        print(f"Error: {error}", file=sys.stderr)
+        print(f"Error: {one_message(error)}", file=sys.stderr)
         sys.exit(1)
 
 

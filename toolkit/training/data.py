@@ -1,4 +1,4 @@
-"""Data sets as LightningDataModules, each with a train/val split fixed by the seed.
+"""Data sets as LightningDataModules, each with a train/val/test split fixed by the seed.
 
 The training order is reshuffled each epoch from (seed, epoch) alone, so a resumed run sees the
 same batches as an uninterrupted one.
@@ -6,8 +6,8 @@ same batches as an uninterrupted one.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -15,8 +15,6 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, Subset, TensorDataset
 
 from ..errors import ConfigError
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
 
 class EpochSeededSampler(Sampler[int]):
@@ -39,7 +37,10 @@ class EpochSeededSampler(Sampler[int]):
 class ClassificationData(L.LightningDataModule):
     """Splits a data set into train, val and test by the seed, and serves the three.
 
-    Subclasses implement `load()`; `num_classes` and `channels` tell the model what to expect.
+    Subclasses implement `load()` (or `split_sets()`, for data with a test set of its own);
+    `num_classes` and `channels` tell the model what to expect. The loaders take `num_workers`
+    (None: the cores this process may use), `pin_memory` (None: when CUDA is there),
+    `persistent_workers` (None: when there are workers) and `prefetch_factor` (None: torch's).
     """
 
     num_classes: int
@@ -50,43 +51,68 @@ class ClassificationData(L.LightningDataModule):
         batch_size: int = 64,
         val_fraction: float = 0.2,
         test_fraction: float = 0.2,
-        num_workers: int = 0,
+        num_workers: int | None = 0,
         seed: int = 0,
+        pin_memory: bool | None = None,
+        persistent_workers: bool | None = None,
+        prefetch_factor: int | None = None,
     ) -> None:
         super().__init__()
+        workers = available_cores() if num_workers is None else num_workers
         check_data_arguments(
             batch_size=batch_size,
             val_fraction=val_fraction,
             test_fraction=test_fraction,
-            num_workers=num_workers,
+            num_workers=workers,
             seed=seed,
         )
-        self.batch_size, self.num_workers, self.seed = batch_size, num_workers, seed
-        self.dataset = self.load()
-        name, total = type(self).__name__, len(self.dataset)
-        order = torch.randperm(total, generator=torch.Generator().manual_seed(seed)).tolist()
-        test_size, val_size = (max(1, round(total * fraction)) for fraction in (test_fraction, val_fraction))
-        if test_size + val_size >= total:
-            raise ConfigError(
-                f"data.val_fraction={val_fraction} and data.test_fraction={test_fraction} leave no training "
-                f"sample of the {total} in {name}"
-            )
-        self.test_set = Subset(self.dataset, order[:test_size])
-        self.val_set = Subset(self.dataset, order[test_size : test_size + val_size])
-        self.train_set = Subset(self.dataset, order[test_size + val_size :])
+        if prefetch_factor is not None:
+            check_data_arguments(prefetch_factor=prefetch_factor)
+        self.batch_size, self.seed = batch_size, seed
+        self.val_fraction, self.test_fraction = val_fraction, test_fraction
+        self.loader_options: dict[str, Any] = {
+            "num_workers": workers,
+            "pin_memory": torch.cuda.is_available() if pin_memory is None else pin_memory,
+            "persistent_workers": workers > 0 if persistent_workers is None else persistent_workers and workers > 0,
+        }
+        if prefetch_factor is not None and workers:
+            self.loader_options["prefetch_factor"] = prefetch_factor
+        self.train_set, self.val_set, self.test_set = self.split_sets()
 
     def load(self) -> Dataset:
         raise NotImplementedError
 
+    def split_sets(self) -> tuple[Dataset, Dataset, Dataset]:
+        """Train, val and test subsets of `load()`, by the seed."""
+        self.dataset = self.load()
+        name, total = type(self).__name__, len(self.dataset)
+        order = torch.randperm(total, generator=torch.Generator().manual_seed(self.seed)).tolist()
+        test_size, val_size = (max(1, round(total * fraction)) for fraction in (self.test_fraction, self.val_fraction))
+        if test_size + val_size >= total:
+            raise ConfigError(
+                f"data.val_fraction={self.val_fraction} and data.test_fraction={self.test_fraction} leave no "
+                f"training sample of the {total} in {name}"
+            )
+        return (
+            Subset(self.dataset, order[test_size + val_size :]),
+            Subset(self.dataset, order[test_size : test_size + val_size]),
+            Subset(self.dataset, order[:test_size]),
+        )
+
     def train_dataloader(self) -> DataLoader:
         sampler = EpochSeededSampler(len(self.train_set), self.seed)
-        return DataLoader(self.train_set, self.batch_size, sampler=sampler, num_workers=self.num_workers)
+        return DataLoader(self.train_set, self.batch_size, sampler=sampler, **self.loader_options)
 
     def val_dataloader(self) -> DataLoader:
-        return DataLoader(self.val_set, self.batch_size, num_workers=self.num_workers)
+        return DataLoader(self.val_set, self.batch_size, **self.loader_options)
 
     def test_dataloader(self) -> DataLoader:
-        return DataLoader(self.test_set, self.batch_size, num_workers=self.num_workers)
+        return DataLoader(self.test_set, self.batch_size, **self.loader_options)
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its affinity, which schedulers such as SLURM restrict)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def check_data_arguments(**arguments: Any) -> None:
@@ -163,77 +189,3 @@ class SyntheticData(ClassificationData):
 
     def load(self) -> Dataset:
         return SyntheticImages(self.samples, self.num_classes, self.channels, self.size, self.noise, self.seed)
-
-
-class ImageFolder(Dataset):
-    """Images in one sub-folder per class, read with Pillow, resized, scaled to [-1, 1]."""
-
-    def __init__(self, root: Path, size: int, channels: int) -> None:
-        if not root.is_dir():
-            raise ConfigError(f"data.root={str(root)!r}: no such folder")
-        self.classes = sorted(path.name for path in root.iterdir() if path.is_dir() and not path.name.startswith("."))
-        self.files = [
-            (path, label)
-            for label, name in enumerate(self.classes)
-            for path in sorted((root / name).iterdir())
-            if path.suffix.lower() in IMAGE_SUFFIXES
-        ]
-        expected = f"expected root/<class>/<image> with suffixes {sorted(IMAGE_SUFFIXES)}"
-        if not self.files:
-            raise ConfigError(f"data.root={str(root)!r} holds no images in class sub-folders ({expected})")
-        empty = sorted(set(self.classes) - {path.parent.name for path, _ in self.files})
-        if empty:
-            raise ConfigError(
-                f"data.root={str(root)!r}: the class folder(s) {', '.join(empty)} hold no images ({expected}); "
-                "fill or remove them"
-            )
-        if len(self.classes) < 2:
-            raise ConfigError(
-                f"data.root={str(root)!r} holds a single class folder ({self.classes[0]}); "
-                "classification needs at least 2"
-            )
-        self.size, self.mode = size, {1: "L", 3: "RGB"}.get(channels)
-        if self.mode is None:
-            raise ConfigError(f"data.channels={channels}: image folders are read as 1 (grey) or 3 (RGB) channels")
-        for path, _ in self.files:
-            self.check_readable(path)
-
-    @staticmethod
-    def check_readable(path: Path) -> None:
-        """Raise a ConfigError naming `path` unless Pillow can read it as an image."""
-        from PIL import Image, UnidentifiedImageError
-
-        try:
-            with Image.open(path) as image:
-                image.verify()
-        except (OSError, SyntaxError, UnidentifiedImageError) as error:
-            raise ConfigError(f"cannot read the image {str(path)!r}: {error}") from error
-
-    def __len__(self) -> int:
-        return len(self.files)
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        from PIL import Image, UnidentifiedImageError
-
-        path, label = self.files[index]
-        try:
-            with Image.open(path) as image:
-                pixels = image.convert(self.mode).resize((self.size, self.size))
-        except (OSError, UnidentifiedImageError) as error:
-            raise ConfigError(f"cannot read the image {str(path)!r}: {error}") from error
-        tensor = torch.frombuffer(bytearray(pixels.tobytes()), dtype=torch.uint8).float()
-        tensor = tensor.view(self.size, self.size, -1).permute(2, 0, 1)
-        return tensor / 127.5 - 1, label
-
-
-class FolderData(ClassificationData):
-    """Your images: `data.root=/path` with one sub-folder per class (the classes are counted)."""
-
-    def __init__(self, root: str, channels: int = 3, size: int = 32, **split: Any) -> None:
-        check_data_arguments(channels=channels, size=size)
-        self.root, self.channels, self.size = Path(root).expanduser(), channels, size
-        super().__init__(**split)
-        self.num_classes = len(self.dataset.classes)
-
-    def load(self) -> Dataset:
-        return ImageFolder(self.root, self.size, self.channels)
