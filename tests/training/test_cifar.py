@@ -1,0 +1,83 @@
+"""CIFAR-10/100 from a tiny data set written in torchvision's python layout, as its files are."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from toolkit.errors import ConfigError
+from toolkit.training.cifar import STATISTICS, CIFARData
+from toolkit.training.run import run
+
+
+def write_batch(path, images: np.ndarray, labels: list[int], label_key: bytes) -> None:
+    """A batch file as CIFAR's Python 2 pickles hold it: bytes keys, (N, 3072) uint8 rows."""
+    batch = {b"batch_label": b"tiny", label_key: labels, b"data": images, b"filenames": [b"x.png"] * len(labels)}
+    path.write_bytes(pickle.dumps(batch, protocol=2))
+
+
+def tiny_cifar(root, classes: int = 10, per_file: int = 20, seed: int = 0) -> None:
+    """Each class a solid color plus noise, in CIFAR-`classes`'s folder and file names."""
+    generator = np.random.default_rng(seed)
+    folder_name, names, test_name, key = {
+        10: ("cifar-10-batches-py", [f"data_batch_{i}" for i in range(1, 6)], "test_batch", b"labels"),
+        100: ("cifar-100-python", ["train"], "test", b"fine_labels"),
+    }[classes]
+    folder = root / folder_name
+    folder.mkdir(parents=True)
+    colors = generator.integers(0, 256, (classes, 3))
+    for name in [*names, test_name]:
+        labels = [int(label) for label in generator.integers(0, classes, per_file)]
+        images = colors[labels][:, :, None].repeat(1024, axis=2) + generator.integers(-20, 20, (per_file, 3, 1024))
+        write_batch(folder / name, np.clip(images, 0, 255).astype(np.uint8).reshape(per_file, 3072), labels, key)
+
+
+def test_cifar10_reads_the_layout_splits_by_seed_and_normalizes(tmp_path):
+    tiny_cifar(tmp_path)
+    data = CIFARData(str(tmp_path), val_fraction=0.2, seed=1, augment=False)
+    assert (len(data.train_set), len(data.val_set), len(data.test_set)) == (80, 20, 20)
+    assert data.num_classes == 10 and data.channels == 3
+    image, label = data.test_set[0]
+    assert image.shape == (3, 32, 32) and 0 <= label < 10
+    raw = data.test_set.images[0].float() / 255
+    mean, std = (torch.tensor(values).view(3, 1, 1) for values in STATISTICS[10])
+    torch.testing.assert_close(image, (raw - mean) / std)
+    again = CIFARData(str(tmp_path), val_fraction=0.2, seed=1)
+    assert torch.equal(again.val_set.labels, data.val_set.labels)
+
+
+def test_training_images_are_cropped_and_flipped(tmp_path):
+    tiny_cifar(tmp_path)
+    data = CIFARData(str(tmp_path), val_fraction=0.2)
+    torch.manual_seed(0)
+    views = torch.stack([data.train_set[0][0] for _ in range(8)])
+    assert views.shape == (8, 3, 32, 32) and not all(torch.equal(views[0], view) for view in views[1:])
+    assert torch.equal(data.val_set[0][0], data.val_set[0][0])  # no augmentation outside training
+
+
+def test_cifar100_fine_labels(tmp_path):
+    tiny_cifar(tmp_path, classes=100, per_file=50)
+    data = CIFARData(str(tmp_path), classes=100, val_fraction=0.1)
+    assert data.num_classes == 100 and (len(data.train_set), len(data.test_set)) == (45, 50)
+
+
+def test_a_pickle_that_asks_for_code_is_refused_and_missing_files_are_named(tmp_path):
+    tiny_cifar(tmp_path)
+    (tmp_path / "cifar-10-batches-py" / "test_batch").write_bytes(pickle.dumps({b"data": print}))
+    with pytest.raises(ConfigError, match=r"cannot read the CIFAR file .*test_batch: refused to load builtins\.print"):
+        CIFARData(str(tmp_path))
+    (tmp_path / "cifar-10-batches-py" / "data_batch_3").unlink()
+    with pytest.raises(ConfigError, match=r"data_batch_3 is missing"):
+        CIFARData(str(tmp_path))
+    with pytest.raises(ConfigError, match=r"no cifar-100-python/ in it"):
+        CIFARData(str(tmp_path), classes=100)
+
+
+def test_data_cifar10_trains(compose_config, tmp_path):
+    tiny_cifar(tmp_path / "data", per_file=40)
+    overrides = ["data=cifar10", f"paths.data_root={tmp_path / 'data'}", "data.num_workers=0", "data.batch_size=32"]
+    result = run(compose_config(*overrides, "trainer.max_epochs=2", "model.widths=[8,16]"), tmp_path / "run")
+    assert result["num_classes"] == 10 and result["config"]["data"]["classes"] == 10 and "test_acc" in result

@@ -1,0 +1,123 @@
+"""CIFAR-10 and CIFAR-100 (`data=cifar10`, `data=cifar100`) from the files people already have:
+torchvision's python layout (`cifar-10-batches-py/`, `cifar-100-python/`) under `data.root`.
+
+Nothing is downloaded. The files are pickles, so they are read by an unpickler that builds only
+dicts, lists, bytes and numpy arrays: a file that asks for anything else is refused, never run.
+Training images are augmented as usual for CIFAR (a random 32x32 crop of the image padded by 4,
+and a random horizontal flip); every split is normalized by the data set's channel statistics.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from ..errors import ConfigError
+from .data import ClassificationData
+
+LAYOUTS = {
+    10: ("cifar-10-batches-py", [f"data_batch_{index}" for index in range(1, 6)], "test_batch", b"labels"),
+    100: ("cifar-100-python", ["train"], "test", b"fine_labels"),
+}
+# Per-channel mean and standard deviation of the training images, in [0, 1].
+STATISTICS = {
+    10: ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
+    100: ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
+}
+ARRAY_GLOBALS = {
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("_codecs", "encode"),
+}
+
+
+class ArrayUnpickler(pickle.Unpickler):
+    """Builds plain containers and numpy arrays only; any other global is refused."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in ARRAY_GLOBALS:
+            raise pickle.UnpicklingError(f"refused to load {module}.{name}: a CIFAR file holds only arrays and lists")
+        if module.startswith("numpy") and name == "_reconstruct":
+            return np.ndarray.__reduce__(np.zeros(0))[0]  # numpy's own array reconstructor, wherever it lives
+        return super().find_class(module, name)
+
+
+def read_batch(path: Path) -> dict[bytes, Any]:
+    """One CIFAR file, as the dict it holds (keys are bytes, as Python 2 wrote them)."""
+    if not path.is_file():
+        raise ConfigError(f"data.root: {path} is missing (torchvision's python layout is expected there)")
+    try:
+        return ArrayUnpickler(io.BytesIO(path.read_bytes()), encoding="bytes").load()
+    except (pickle.UnpicklingError, EOFError, ValueError) as error:
+        raise ConfigError(f"cannot read the CIFAR file {path}: {error}") from error
+
+
+def read_split(folder: Path, names: list[str], label_key: bytes) -> tuple[torch.Tensor, torch.Tensor]:
+    """The images (N, 3, 32, 32, uint8) and labels of the named files of `folder`, in order."""
+    batches = [read_batch(folder / name) for name in names]
+    images = np.concatenate([np.asarray(batch[b"data"], dtype=np.uint8) for batch in batches])
+    labels = [label for batch in batches for label in batch[label_key]]
+    return torch.from_numpy(images).view(-1, 3, 32, 32), torch.tensor(labels, dtype=torch.long)
+
+
+class CIFARImages(Dataset):
+    """uint8 images, normalized on the way out; with `augment`, randomly cropped (padding 4) and flipped."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, classes: int, augment: bool) -> None:
+        mean, std = (torch.tensor(values).view(3, 1, 1) for values in STATISTICS[classes])
+        self.images, self.labels, self.mean, self.std, self.augment = images, labels, mean, std, augment
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        image = self.images[index].float() / 255
+        if self.augment:
+            padded = torch.nn.functional.pad(image, (4, 4, 4, 4))
+            top, left = torch.randint(0, 9, (2,)).tolist()
+            image = padded[:, top : top + 32, left : left + 32]
+            if torch.rand(()) < 0.5:
+                image = image.flip(-1)
+        return (image - self.mean) / self.std, int(self.labels[index])
+
+
+class CIFARData(ClassificationData):
+    """CIFAR-10 (`classes=10`) or CIFAR-100 (`classes=100`, fine labels) under `root`.
+
+    The val split is drawn from the 50,000 training images by the seed (`val_fraction`); the test
+    split is the data set's own 10,000 test images (`test_fraction` does not apply).
+    """
+
+    channels = 3
+
+    def __init__(self, root: str, classes: int = 10, augment: bool = True, **split: Any) -> None:
+        if classes not in LAYOUTS:
+            raise ConfigError(f"data.classes={classes}: CIFAR has 10 or 100 classes")
+        self.root, self.num_classes, self.augment = Path(root).expanduser(), classes, augment
+        super().__init__(**split)
+
+    def split_sets(self) -> tuple[Dataset, Dataset, Dataset]:
+        folder_name, train_names, test_name, label_key = LAYOUTS[self.num_classes]
+        folder = self.root / folder_name
+        if not folder.is_dir():
+            raise ConfigError(f"data.root={str(self.root)!r}: no {folder_name}/ in it (torchvision's python layout)")
+        images, labels = read_split(folder, train_names, label_key)
+        order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(self.seed))
+        val_size = max(1, round(len(order) * self.val_fraction))
+        if val_size >= len(order):
+            raise ConfigError(f"data.val_fraction={self.val_fraction} leaves no training image of the {len(order)}")
+        train, val = order[val_size:], order[:val_size]
+        test_images, test_labels = read_split(folder, [test_name], label_key)
+        return (
+            CIFARImages(images[train], labels[train], self.num_classes, self.augment),
+            CIFARImages(images[val], labels[val], self.num_classes, augment=False),
+            CIFARImages(test_images, test_labels, self.num_classes, augment=False),
+        )
