@@ -1,16 +1,22 @@
 """Benchmark training under Lightning against a plain PyTorch loop, in one run.
 
 Prints:
-  - training throughput (samples/s) of toolkit's LightningModule under `Trainer` vs a plain loop
-    on the same network, data, optimizer and batches, as a ratio (target: at least 0.97);
-  - the fixed start-up cost: seconds from running `python train.py` to its first training step,
-    imports included.
+  - training throughput (images/s) of toolkit's LightningModule under `Trainer` vs a plain loop
+    on the same network, data, optimizer, batches, precision, memory format and compilation, as a
+    ratio (target: at least 0.97), with both loops' images/s and the device's name;
+  - on the CPU, the fixed start-up cost: seconds from running `python train.py` to its first
+    training step, imports included.
 
-Usage: python scripts/bench_train.py [--epochs 5] [--repeats 5] [--json scripts/results/bench_train.json]
+On the CPU it trains SimpleCNN on 3x32x32 images in float32; with `--device cuda`, ResNet-18 on
+3x224x224 images, bf16-mixed, channels-last and compiled (each can be changed by its option).
+
+Usage: python scripts/bench_train.py [--device cuda] [--model resnet34] [--epochs 5] [--repeats 5]
+       [--json scripts/results/bench_train.json]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import statistics
@@ -19,12 +25,13 @@ import sys
 import tempfile
 import time
 import warnings
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from benchkit import Bench
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = 2048
 FIRST_STEP = """
 import json, runpy, sys, time
 from toolkit.training.module import Classifier
@@ -41,6 +48,14 @@ runpy.run_path(script, run_name="__main__")
 """
 
 
+def torch_device_name(device: str) -> str:
+    import platform
+
+    import torch
+
+    return torch.cuda.get_device_name() if device == "cuda" else platform.processor() or platform.machine()
+
+
 def startup_seconds(folder: Path) -> float:
     """Wall time from launching train.py to its first training step."""
     train = str(ROOT / "train.py")
@@ -51,41 +66,88 @@ def startup_seconds(folder: Path) -> float:
     return stamp["first_step"] - start
 
 
-def throughput(epochs: int, rounds: int) -> dict[str, list[float]]:
-    """Epoch times (epochs 2..N of every round) of a plain loop and of Lightning; the two
-    alternate round by round, so drift hits both alike."""
+@dataclass
+class Setting:
+    """What both loops train: the network, the images, the device and the speed options."""
+
+    model: str = "simple_cnn"
+    device: str = "cpu"
+    size: int = 32
+    batch_size: int = 64
+    batches: int = 32
+    precision: str = "32-true"
+    channels_last: bool = False
+    compile: bool = False
+
+    def network(self) -> Any:
+        import torch
+
+        from toolkit.models import ResNet, SimpleCNN
+
+        depth = {"resnet18": 18, "resnet34": 34}.get(self.model)
+        net = SimpleCNN(3, 10) if depth is None else ResNet(depth=depth, in_channels=3, num_classes=1000)
+        net = net.to(self.device)
+        if self.channels_last:
+            net = net.to(memory_format=torch.channels_last)
+        return net
+
+    def autocast(self) -> Any:
+        import torch
+
+        enabled = self.precision.startswith("bf16")
+        return torch.autocast(self.device, dtype=torch.bfloat16, enabled=enabled)
+
+
+def throughput(setting: Setting, epochs: int, rounds: int) -> dict[str, list[float]]:
+    """Epoch times (epochs 2..N of every round) of a plain loop and of Lightning with the same
+    setting; the two alternate round by round, so drift hits both alike."""
     import lightning as L
     import torch
     import torch.nn.functional as F
     from torch.utils.data import DataLoader, TensorDataset
 
-    from toolkit.models import SimpleCNN
     from toolkit.training.data import EpochSeededSampler
     from toolkit.training.module import Classifier
 
+    samples = setting.batch_size * setting.batches
     generator = torch.Generator().manual_seed(0)
-    images = torch.randn(SAMPLES, 3, 32, 32, generator=generator)
-    dataset = TensorDataset(images, torch.randint(0, 10, (SAMPLES,), generator=generator))
+    images = torch.randn(samples, 3, setting.size, setting.size, generator=generator)
+    classes = 10 if setting.model == "simple_cnn" else 1000
+    dataset = TensorDataset(images, torch.randint(0, classes, (samples,), generator=generator))
+    cuda = setting.device == "cuda"
 
     def loader() -> DataLoader:
-        return DataLoader(dataset, batch_size=64, sampler=EpochSeededSampler(len(dataset), 0))
+        sampler = EpochSeededSampler(len(dataset), 0)
+        return DataLoader(dataset, batch_size=setting.batch_size, sampler=sampler, pin_memory=cuda)
 
     def optimizer(params):  # the config's default, AdamW
         return torch.optim.AdamW(params, lr=3e-3, weight_decay=0.01)
 
-    def plain() -> float:
+    def synchronize() -> None:
+        if cuda:
+            torch.cuda.synchronize()
+
+    def plain() -> list[float]:
         torch.manual_seed(0)
-        net = SimpleCNN(3, 10)
+        net = setting.network()
+        step_net = torch.compile(net, fullgraph=True) if setting.compile else net
         opt = optimizer(net.parameters())
         batches = loader()
         times = []
         for epoch in range(epochs):
             batches.sampler.set_epoch(epoch)
+            synchronize()
             start = time.perf_counter()
             for x, y in batches:
+                x, y = x.to(setting.device, non_blocking=True), y.to(setting.device, non_blocking=True)
+                if setting.channels_last:
+                    x = x.contiguous(memory_format=torch.channels_last)
                 opt.zero_grad()
-                F.cross_entropy(net(x), y).backward()
+                with setting.autocast():
+                    loss = F.cross_entropy(step_net(x), y)
+                loss.backward()
                 opt.step()
+            synchronize()
             times.append(time.perf_counter() - start)
         return times[1:]
 
@@ -94,19 +156,25 @@ def throughput(epochs: int, rounds: int) -> dict[str, list[float]]:
             self.times: list[float] = []
 
         def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+            synchronize()
             self.start = time.perf_counter()
 
         def on_train_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+            synchronize()
             self.times.append(time.perf_counter() - self.start)
 
-    def lightning() -> float:
+    def lightning() -> list[float]:
         torch.manual_seed(0)
-        module = Classifier(SimpleCNN(3, 10), 10, optimizer)
+        net = setting.network()
+        if setting.compile:
+            net.compile(fullgraph=True)
+        module = Classifier(net, classes, optimizer, channels_last=setting.channels_last)
         timer = EpochTimer()
         trainer = L.Trainer(
             max_epochs=epochs,
-            accelerator="cpu",
+            accelerator="gpu" if cuda else "cpu",
             devices=1,
+            precision=setting.precision,
             logger=False,
             enable_checkpointing=False,
             enable_progress_bar=False,
@@ -128,15 +196,36 @@ def throughput(epochs: int, rounds: int) -> dict[str, list[float]]:
 
 def main() -> None:
     bench = Bench("bench_train", __doc__, repeats=5)
-    bench.parser.add_argument("--epochs", type=int, default=5)
+    parser = bench.parser
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--model", choices=("simple_cnn", "resnet18", "resnet34"), help="default: by device")
+    parser.add_argument("--size", type=int, help="image size (default: 32 on the CPU, 224 on CUDA)")
+    parser.add_argument("--batch-size", type=int, help="default: 64 on the CPU, 128 on CUDA")
+    parser.add_argument("--precision", help="default: 32-true on the CPU, bf16-mixed on CUDA")
+    parser.add_argument("--channels-last", action=argparse.BooleanOptionalAction, help="default: on CUDA")
+    parser.add_argument("--compile", action=argparse.BooleanOptionalAction, help="default: on CUDA")
     args = bench.parse()
+    cuda = args.device == "cuda"
+    setting = Setting(
+        model=args.model or ("resnet18" if cuda else "simple_cnn"),
+        device=args.device,
+        size=args.size or (224 if cuda else 32),
+        batch_size=args.batch_size or (128 if cuda else 64),
+        precision=args.precision or ("bf16-mixed" if cuda else "32-true"),
+        channels_last=cuda if args.channels_last is None else args.channels_last,
+        compile=cuda if args.compile is None else args.compile,
+    )
     for name in ("lightning", "lightning.pytorch", "lightning.pytorch.utilities.rank_zero"):
         logging.getLogger(name).setLevel(logging.WARNING)
     warnings.filterwarnings("ignore")
-    times = throughput(args.epochs, args.repeats)
-    best = {name: SAMPLES / min(values) for name, values in times.items()}
-    typical = {name: SAMPLES / statistics.median(values) for name, values in times.items()}
-    details = {"samples_s_plain": best["plain"], "samples_s_lightning": best["lightning"]}
+    times = throughput(setting, args.epochs, args.repeats)
+    samples = setting.batch_size * setting.batches
+    best = {name: samples / min(values) for name, values in times.items()}
+    typical = {name: samples / statistics.median(values) for name, values in times.items()}
+    device = torch_device_name(setting.device)
+    details = {"images_s_plain": best["plain"], "images_s_lightning": best["lightning"], "device": device}
+    details |= {key: value for key, value in asdict(setting).items() if key != "device"}
     bench.record(
         "Lightning+Classifier / plain loop, fastest epoch",
         best["lightning"] / best["plain"],
@@ -145,9 +234,10 @@ def main() -> None:
         **details,
     )
     bench.record("Lightning+Classifier / plain loop, median epoch", typical["lightning"] / typical["plain"])
-    with tempfile.TemporaryDirectory() as folder:
-        seconds = statistics.median(startup_seconds(Path(folder) / f"run{index}") for index in range(args.repeats))
-    bench.record("start-up: python train.py to its first step", seconds, unit="s")
+    if not cuda:
+        with tempfile.TemporaryDirectory() as folder:
+            seconds = statistics.median(startup_seconds(Path(folder) / f"run{index}") for index in range(args.repeats))
+        bench.record("start-up: python train.py to its first step", seconds, unit="s")
     bench.finish()
 
 
