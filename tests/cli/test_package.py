@@ -17,9 +17,11 @@ def test_the_wheel_works_from_an_empty_folder(tmp_path):
     subprocess.run(build, check=True, capture_output=True, timeout=300)
     wheel = next(dist.glob("toolkit-*.whl"))
     environment = tmp_path / "venv"
-    venv.create(environment, system_site_packages=True, with_pip=True)  # torch and the rest from this Python
+    venv.create(environment, system_site_packages=True)  # torch and the rest from this Python
     python = environment / "bin" / "python"
-    install = [python, "-m", "pip", "install", "--no-deps", "--force-reinstall", "--no-index", str(wheel)]
+    # This Python's pip installs into the new environment (--python), so it needs no pip of its own.
+    pip = [sys.executable, "-m", "pip", "--python", str(python)]
+    install = [*pip, "install", "--no-deps", "--force-reinstall", "--no-index", str(wheel)]
     subprocess.run(install, check=True, capture_output=True, timeout=300)
     empty = tmp_path / "empty"
     empty.mkdir()
