@@ -118,7 +118,7 @@ class SweepSummary(Callback):
     """Checks what a sweep optimizes, records each job's status and keeps the sweep's summary up to date."""
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        # Hydra turns a callback's exceptions into warnings: a bad target ends the command here instead.
+        # Hydra turns a callback's exceptions into warnings: a bad optimized_metric ends the command here instead.
         try:
             check_direction(config)
         except ConfigError as error:

@@ -15,7 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ..errors import ConfigError
 from .root import TrainConfig
-from .targets import accepts, check_arguments, locate, target_arguments
+from .targets import accepted_names, check_arguments, locate, target_arguments
 
 if TYPE_CHECKING:  # torch loads with the first model built, not with the config
     from torch import nn
@@ -102,12 +102,13 @@ def build_model(cfg: TrainConfig, num_classes: int | None = None, in_channels: i
     arguments = target_arguments(cfg.model)
     conv_cfg = to_builder_cfg(cfg.conv)
     norm_cfg, act_cfg = layer_cfg(cfg.norm), layer_cfg(cfg.act)
+    accepted = set(accepted_names(target) or ())  # named keyword arguments only: a bare **kwargs takes none
     offered: dict[str, Any] = {"num_classes": num_classes, "in_channels": in_channels, "in_chans": in_channels}
-    if accepts(target, "padding_mode"):
+    if "padding_mode" in accepted:
         offered["padding_mode"] = conv_cfg.pop("padding_mode", "zeros")
     layers = {"conv_cfg": conv_cfg, "norm_cfg": norm_cfg, "act_cfg": act_cfg}
     offered |= layers | {"init_cfg": init_cfg_of(cfg.init, norm_cfg)}
-    taken = {name: value for name, value in offered.items() if name not in arguments and accepts(target, name)}
+    taken = {name: value for name, value in offered.items() if name in accepted and name not in arguments}
     if not set(layers) & set(taken):
         warnings.warn(
             f"model={cfg.model._target_} takes none of {', '.join(layers)}: conv=, norm= and act= have no effect on it",

@@ -25,7 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 from ..errors import ConfigError
 
 __all__ = [
-    "accepts",
+    "accepted_names",
     "build_target",
     "check_arguments",
     "check_target",
@@ -106,11 +106,6 @@ def accepted_names(target: Callable[..., Any]) -> list[str] | None:
     return None
 
 
-def accepts(target: Callable[..., Any], name: str) -> bool:
-    """Whether `target` names the keyword argument `name` (a bare `**kwargs` does not count)."""
-    return name in (accepted_names(target) or ())
-
-
 def check_arguments(key: str, path: str, target: Callable[..., Any], names: Iterable[str]) -> None:
     """A ConfigError naming the first of `names` that `target` (found at `path`) does not take."""
     allowed = accepted_names(target)
@@ -123,34 +118,28 @@ def check_arguments(key: str, path: str, target: Callable[..., Any], names: Iter
             raise ConfigError(f"{key}: {path} takes no argument {name!r}{hint}; it takes: {', '.join(allowed)}")
 
 
+def argument_names(node: Mapping[str, Any]) -> list[str]:
+    """The argument keys of a `_target_` node (those without a leading underscore)."""
+    return [str(key) for key in node if not str(key).startswith("_")]
+
+
 def target_arguments(node: Mapping[str, Any]) -> dict[str, Any]:
     """The arguments of a `_target_` node as plain values, nested `_target_` nodes instantiated."""
     from hydra.utils import instantiate
 
-    arguments = {key: value for key, value in node.items() if not str(key).startswith("_")}
     if isinstance(node, DictConfig):
-        arguments = OmegaConf.to_container(OmegaConf.create(arguments), resolve=True)
+        node = OmegaConf.to_container(node, resolve=True)
+    arguments = {key: node[key] for key in argument_names(node)}
     return dict(instantiate(arguments, _convert_="all")) if arguments else {}
 
 
-def build_target(key: str, node: Mapping[str, Any], **extra: Any) -> Any:
-    """Call `node._target_` with the node's arguments and `extra`; every failure names `key`."""
+def check_target(key: str, node: Mapping[str, Any], names: Iterable[str] | None = None) -> Callable[..., Any]:
+    """The callable of `node._target_`, once it imports, has its packages, and takes every argument in
+    `names` (default: the node's); otherwise a ConfigError naming `key`, before any work."""
     target = locate(key, node)
     check_packages(key, target)
-    arguments = {**target_arguments(node), **extra}
-    check_arguments(key, node["_target_"], target, arguments)
-    try:
-        return target(**arguments)
-    except (TypeError, ValueError) as error:
-        raise ConfigError(f"{key}: {node['_target_']}: {error}") from error
-
-
-def check_target(key: str, node: Mapping[str, Any]) -> None:
-    """Stop before any work when `node._target_` does not import, needs a missing package, or is
-    given an argument it does not take; naming `key`."""
-    target = locate(key, node)
-    check_packages(key, target)
-    check_arguments(key, node["_target_"], target, [name for name in node if not str(name).startswith("_")])
+    check_arguments(key, node["_target_"], target, argument_names(node) if names is None else names)
+    return target
 
 
 def check_targets(key: str, node: Mapping[str, Any] | None) -> None:
@@ -158,3 +147,12 @@ def check_targets(key: str, node: Mapping[str, Any] | None) -> None:
     for name, entry in (node or {}).items():
         if entry:
             check_target(f"{key}.{name}", entry)
+
+
+def build_target(key: str, node: Mapping[str, Any], **extra: Any) -> Any:
+    """Call `node._target_` with the node's arguments and `extra`; every failure names `key`."""
+    target = check_target(key, node, [*argument_names(node), *extra])
+    try:
+        return target(**target_arguments(node), **extra)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"{key}: {node['_target_']}: {error}") from error

@@ -19,7 +19,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ..errors import ConfigError
-from .data import ClassificationData
+from .data import ClassificationData, part_size, seeded_order
 
 LAYOUTS = {
     10: ("cifar-10-batches-py", [f"data_batch_{index}" for index in range(1, 6)], "test_batch", b"labels"),
@@ -110,8 +110,8 @@ class CIFARData(ClassificationData):
         if not folder.is_dir():
             raise ConfigError(f"data.root={str(self.root)!r}: no {folder_name}/ in it (torchvision's python layout)")
         images, labels = read_split(folder, train_names, label_key)
-        order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(self.seed))
-        val_size = max(1, round(len(order) * self.val_fraction))
+        order = seeded_order(len(labels), self.seed)
+        val_size = part_size(len(order), self.val_fraction)
         if val_size >= len(order):
             raise ConfigError(f"data.val_fraction={self.val_fraction} leaves no training image of the {len(order)}")
         train, val = order[val_size:], order[:val_size]

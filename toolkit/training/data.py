@@ -86,8 +86,8 @@ class ClassificationData(L.LightningDataModule):
         """Train, val and test subsets of `load()`, by the seed."""
         self.dataset = self.load()
         name, total = type(self).__name__, len(self.dataset)
-        order = torch.randperm(total, generator=torch.Generator().manual_seed(self.seed)).tolist()
-        test_size, val_size = (max(1, round(total * fraction)) for fraction in (self.test_fraction, self.val_fraction))
+        order = seeded_order(total, self.seed).tolist()
+        test_size, val_size = part_size(total, self.test_fraction), part_size(total, self.val_fraction)
         if test_size + val_size >= total:
             raise ConfigError(
                 f"data.val_fraction={self.val_fraction} and data.test_fraction={self.test_fraction} leave no "
@@ -110,9 +110,22 @@ class ClassificationData(L.LightningDataModule):
         return DataLoader(self.test_set, self.batch_size, **self.loader_options)
 
 
+def seeded_order(total: int, seed: int) -> torch.Tensor:
+    """The indices 0..total-1 in an order fixed by `seed`, which the splits are cut from."""
+    return torch.randperm(total, generator=torch.Generator().manual_seed(seed))
+
+
+def part_size(total: int, fraction: float) -> int:
+    """How many of `total` samples a split of `fraction` holds: at least one."""
+    return max(1, round(total * fraction))
+
+
 def available_cores() -> int:
     """The cores this process may run on (its affinity, which schedulers such as SLURM restrict)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+ZERO_OK = ("num_workers", "seed")  # the settings that may be 0
 
 
 def check_data_arguments(**arguments: Any) -> None:
@@ -129,9 +142,6 @@ def check_data_arguments(**arguments: Any) -> None:
         elif isinstance(value, bool) or not isinstance(value, int) or value < (0 if key in ZERO_OK else 1):
             kind = "0 or more" if key in ZERO_OK else "a positive integer"
             raise ConfigError(f"data.{key}={value}: must be {kind}")
-
-
-ZERO_OK = ("num_workers", "seed")
 
 
 def standardize(images: torch.Tensor) -> torch.Tensor:

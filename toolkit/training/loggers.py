@@ -20,13 +20,19 @@ from ..config.targets import build_target
 
 
 class ContinuingWriter(ExperimentWriter):
-    """Lightning's CSV writer, which keeps the columns of the metrics.csv it appends to."""
+    """Lightning's CSV writer, which keeps the columns of the metrics.csv it appends to: at its
+    first save in a process, it reads the columns the file has (once, not at every save)."""
+
+    def __init__(self, log_dir: str) -> None:
+        super().__init__(log_dir)
+        self.columns_read = False
 
     def _record_new_keys(self) -> set[str]:
-        if self._fs.isfile(self.metrics_file_path):
+        if not self.columns_read and self._fs.isfile(self.metrics_file_path):
             with self._fs.open(self.metrics_file_path, "r", newline="") as file:
                 header = next(csv.reader(file), [])
             self.metrics_keys.extend(key for key in header if key not in self.metrics_keys)
+        self.columns_read = True
         return super()._record_new_keys()
 
 

@@ -7,13 +7,14 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Sequence, Sized
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
 from omegaconf import OmegaConf
+from torch.utils.data import IterableDataset
 
 from ..checkpoint import CheckpointError, CheckpointMismatchError, load_checkpoint
 from ..config.bridge import build_model, initialize_model, optimizer_factories, short_name
@@ -100,7 +101,7 @@ def described(node: Any, group: str) -> str:
     'optim=SGD(lr=-1)'
     """
     arguments = ", ".join(f"{key}={value}" for key, value in node.items() if not key.startswith("_"))
-    return f"{group}={str(node['_target_']).rsplit('.', 1)[-1]}({arguments})"
+    return f"{group}={short_name(node)}({arguments})"
 
 
 def check_optimization(optimizer: Any, scheduler: Any, cfg: TrainConfig) -> None:
@@ -135,15 +136,21 @@ def build_datamodule(cfg: TrainConfig) -> L.LightningDataModule:
 
 
 def first_images(datamodule: L.LightningDataModule, cfg: TrainConfig) -> torch.Tensor:
-    """Two images of the first training batch: they tell the model's input channels and test its output.
-
-    Drawn under a forked random state, so the model's initial weights depend on the seed alone."""
-    try:
-        with torch.random.fork_rng():
-            images = next(iter(datamodule.train_dataloader()))[0]
-    except StopIteration:
-        raise ConfigError(f"data={short_name(cfg.data)} has no training batch") from None
-    return images[:2]
+    """Two training images: they tell the model's input channels and test its output. Read from the
+    loader's data set when it can be indexed (no worker processes are started for them), else from
+    the first batch; under a forked random state, so the model's initial weights depend on the seed
+    alone."""
+    loader = datamodule.train_dataloader()
+    dataset = getattr(loader, "dataset", None)
+    with torch.random.fork_rng():
+        if isinstance(dataset, Sized) and not isinstance(dataset, IterableDataset):
+            images = [dataset[index][0] for index in range(min(2, len(dataset)))]
+            batch = torch.stack(images) if images else None
+        else:
+            batch = next(iter(loader), (None,))[0]
+    if batch is None:
+        raise ConfigError(f"data={short_name(cfg.data)} has no training batch")
+    return batch[:2]
 
 
 def check_forward(net: torch.nn.Module, images: torch.Tensor, num_classes: int | None, cfg: TrainConfig) -> int:
@@ -261,7 +268,7 @@ def train_and_test(cfg: TrainConfig, folder: Path, overrides: Sequence[str], sta
             raise NonFiniteLossError(f"training stopped: {error}; {kept}") from error
         tested_with = best_checkpoint(trainer)
     metrics = final_metrics(trainer)
-    tester = single_device_tester(trainer, cfg)
+    tester = single_device_tester(trainer)
     for results in tester.test(module, datamodule=datamodule, ckpt_path=tested_with, verbose=False):
         metrics.update({name: float(value) for name, value in results.items()})
     metrics.update(

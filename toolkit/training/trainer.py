@@ -77,17 +77,17 @@ def make_trainer(cfg: TrainConfig, folder: Path) -> L.Trainer:
         raise ConfigError(f"trainer: {error}") from error
 
 
-def single_device_tester(trainer: L.Trainer, cfg: TrainConfig) -> L.Trainer:
+def single_device_tester(trainer: L.Trainer) -> L.Trainer:
     """The trainer to score the test split with: `trainer` itself on one device; after a
-    multi-process run, a one-device trainer in this process with the same loggers (so the test set
-    is neither padded nor split across processes, and no processes are started again)."""
+    multi-process run, a one-device trainer in this process with the same accelerator, precision
+    and loggers (so the test set is neither padded nor split across processes, and no processes
+    are started again)."""
     if trainer.world_size == 1:
         return trainer
-    arguments = to_builder_cfg(cfg.trainer)
     return L.Trainer(
-        accelerator=arguments.get("accelerator", "auto"),
+        accelerator=trainer.accelerator,
         devices=1,
-        precision=arguments.get("precision", "32-true"),
+        precision=trainer.precision,
         logger=trainer.loggers or False,
         plugins=[AtomicCheckpointIO()],
         enable_progress_bar=False,
