@@ -1,8 +1,17 @@
-"""Shared fixtures: Hydra's compose API over the shipped config tree (`toolkit.conf`), and the hypothesis profile."""
+"""Shared fixtures: Hydra's compose API over the shipped config tree (`toolkit.conf`), the one way the
+tests launch `train.py`, and the hypothesis profile."""
 
 from __future__ import annotations
 
+import gc
+import io
+import logging
 import os
+import subprocess
+import sys
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
 
 # Under pytest-xdist the workers share the cores: one torch (OpenMP) thread per worker and per
 # process it starts, set before torch loads, so threads never wait on each other for a core.
@@ -12,14 +21,39 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 import pytest
 from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
 from hypothesis import settings
 
 import toolkit.config  # noqa: F401 (registers the schemas)
 from toolkit.config.bridge import build_model, initialize_model
 
+ROOT = Path(__file__).resolve().parents[1]
+
 # CI explores the same examples on every run; local runs explore new ones.
 settings.register_profile("ci", derandomize=True)
 settings.load_profile("ci" if os.environ.get("CI") else "default")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests first in each half of the list: pytest-xdist's worksteal hands two workers a half
+    each and lets an idle one take the tail of the other's queue, so both start on slow tests and
+    finish together on short ones."""
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    fast = [item for item in items if not item.get_closest_marker("slow")]
+    split = len(items) // 2 - len(slow[::2])
+    items[:] = [*slow[::2], *fast[:split], *slow[1::2], *fast[split:]]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """What is imported by now (torch, hydra) lives as long as the session: out of the garbage
+    collector's way, so that its full passes (pytest runs five at the end) scan only what comes later."""
+    gc.collect()
+    gc.freeze()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The same for what collection imported (Lightning, the test modules)."""
+    pytest_sessionstart(session)
 
 
 @pytest.fixture(scope="module")
@@ -36,3 +70,73 @@ def built(cfg, num_classes: int = 10, in_channels: int = 1):
     model = build_model(cfg, num_classes, in_channels)
     initialize_model(model, cfg)
     return model
+
+
+@dataclass
+class Finished:
+    """What a `train.py` command left: its exit status and what it printed."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def train_command(*arguments: str) -> list[str]:
+    """The command line of `python train.py ARGUMENTS`, for a fresh interpreter."""
+    return [sys.executable, str(ROOT / "train.py"), *arguments]
+
+
+def in_this_process() -> Finished:
+    """Run the entry point of `train.py` (`toolkit.app.main`) on `sys.argv`; Hydra's global state
+    (a `compose_config` in use) and the logging are as they were after."""
+    from toolkit.app import main
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    global_hydra, hydra_config, root = GlobalHydra.instance(), HydraConfig.instance(), logging.getLogger()
+    composing, job, handlers, level = global_hydra.hydra, hydra_config.cfg, root.handlers[:], root.level
+    global_hydra.clear()
+    try:
+        with redirect_stdout(stdout), redirect_stderr(stderr):
+            main()
+        returncode = 0
+    except SystemExit as stop:
+        returncode = stop.code if isinstance(stop.code, int) else int(stop.code is not None)
+    finally:
+        global_hydra.hydra, hydra_config.cfg = composing, job
+        for handler in set(root.handlers) - set(handlers):
+            handler.close()
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    return Finished(returncode, stdout.getvalue(), stderr.getvalue())
+
+
+@pytest.fixture
+def launch(tmp_path, monkeypatch):
+    """`launch(*arguments, fresh=False, cwd=tmp_path, pythonpath=None)` runs `train.py ARGUMENTS`
+    from the folder `cwd` and returns a `Finished`.
+
+    By default in this process, through the entry point itself with `sys.argv` set: the command
+    line, Hydra's error handling and the exit status are the user's, without a new interpreter
+    (torch and Lightning take seconds to import). `fresh=True` starts `python train.py` in a new
+    process, as a user does: the end-to-end tests. `pythonpath`: a folder of the user's own code.
+    """
+
+    def call(*arguments: str, fresh: bool = False, cwd: Path | None = None, pythonpath: Path | None = None):
+        cwd = cwd or tmp_path
+        if fresh:
+            environment = {**os.environ, "PYTHONPATH": str(pythonpath)} if pythonpath else None
+            command = train_command(*arguments)
+            process = subprocess.run(command, capture_output=True, text=True, cwd=cwd, env=environment, timeout=600)
+            return Finished(process.returncode, process.stdout, process.stderr)
+        with monkeypatch.context() as patch:
+            patch.chdir(cwd)
+            patch.setattr(sys, "argv", [str(ROOT / "train.py"), *arguments])
+            if pythonpath:
+                patch.syspath_prepend(str(pythonpath))
+            return in_this_process()
+
+    return call

@@ -1,46 +1,53 @@
-"""Running `python train.py` as a user does, in a fresh process."""
+"""Running `python train.py` into a run folder, or `python train.py -m` into a sweep folder, as a user does."""
 
 from __future__ import annotations
 
+import csv
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from ..conftest import Finished
 
 
 class Run:
-    def __init__(self, folder: Path, process: subprocess.CompletedProcess) -> None:
-        self.folder, self.process = folder, process
-        self.output = process.stdout + process.stderr
+    def __init__(self, folder: Path, finished: Finished) -> None:
+        self.folder, self.process = folder, finished
+        self.output = finished.output
 
     @property
     def metrics(self) -> dict:
         return json.loads((self.folder / "metrics.json").read_text())
 
 
-def train_command(*arguments: str) -> list[str]:
-    """The command line of `python train.py ARGUMENTS`: the one way the tests launch it."""
-    return [sys.executable, str(ROOT / "train.py"), *arguments]
-
-
-def command(folder: Path, *overrides: str) -> list[str]:
-    return train_command(*overrides, f"hydra.run.dir={folder}")
-
-
 @pytest.fixture
-def train(tmp_path):
-    """`train(*overrides, name='run', check=True)` runs train.py into tmp_path/name."""
+def train(tmp_path, launch):
+    """`train(*overrides, name='run', check=True, fresh=False)` runs train.py into tmp_path/name
+    (`fresh`: in a new interpreter)."""
 
-    def run(*overrides: str, name: str = "run", check: bool = True) -> Run:
+    def run(*overrides: str, name: str = "run", check: bool = True, fresh: bool = False) -> Run:
         folder = tmp_path / name
-        process = subprocess.run(command(folder, *overrides), capture_output=True, text=True, cwd=tmp_path, timeout=300)
-        result = Run(folder, process)
-        if check and process.returncode != 0:
+        result = Run(folder, launch(*overrides, f"hydra.run.dir={folder}", fresh=fresh))
+        if check and result.process.returncode != 0:
             raise AssertionError(f"train.py {' '.join(overrides)} failed:\n{result.output[-4000:]}")
         return result
 
     return run
+
+
+@pytest.fixture
+def sweep(tmp_path, launch):
+    """`sweep(*overrides, fresh=False)` runs `train.py -m OVERRIDES` into tmp_path/sweep: (result, folder)."""
+
+    def run(*overrides: str, fresh: bool = False) -> tuple[Finished, Path]:
+        folder = tmp_path / "sweep"
+        return launch("-m", *overrides, f"hydra.sweep.dir={folder}", fresh=fresh), folder
+
+    return run
+
+
+def summary_rows(folder: Path) -> list[dict[str, str]]:
+    """The rows of a sweep's summary.csv."""
+    with (folder / "summary.csv").open() as file:
+        return list(csv.DictReader(file))

@@ -1,4 +1,4 @@
-"""`--help` and `--cfg job` answer without paying for torch or Lightning."""
+"""`--help` and `--cfg job` answer without paying for torch or Lightning; bad options stop before training."""
 
 import re
 import subprocess
@@ -6,14 +6,7 @@ import sys
 
 import pytest
 
-from .conftest import ROOT, train_command
-
-
-def run_cli(*arguments: str, importtime: bool = False) -> subprocess.CompletedProcess:
-    command = train_command(*arguments)
-    if importtime:
-        command[1:1] = ["-X", "importtime"]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+from ..conftest import ROOT, train_command
 
 
 def imported_modules(stderr: str) -> set[str]:
@@ -21,7 +14,9 @@ def imported_modules(stderr: str) -> set[str]:
 
 
 def test_cfg_job_prints_the_composed_config_without_torch_or_lightning():
-    result = run_cli("--cfg", "job", "norm=gn", "init=xavier", importtime=True)
+    command = train_command("--cfg", "job", "norm=gn", "init=xavier")
+    command[1:1] = ["-X", "importtime"]  # a fresh interpreter that lists what it imports
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "norm:\n  type: GN\n  num_groups: 8" in result.stdout
     assert "init:\n  type: Xavier" in result.stdout
@@ -30,10 +25,27 @@ def test_cfg_job_prints_the_composed_config_without_torch_or_lightning():
     assert not {"torch", "lightning", "pytorch_lightning", "torchmetrics"} & top_level
 
 
-def test_help_lists_every_group_and_its_options_from_the_files():
-    result = run_cli("--help")
-    assert result.returncode == 0
-    listed = dict(re.findall(r"^(\w+): (.+)$", result.stdout.split("== Config ==")[0], flags=re.M))
+LEAKY_02 = """\
+# LeakyReLU with slope 0.2: a new option of an existing type, one file.
+defaults:
+  - /schema/act/LeakyReLUConfig@_here_
+  - _self_
+
+negative_slope: 0.2
+"""
+
+
+@pytest.mark.slow
+def test_a_new_option_is_one_yaml_file_and_help_lists_it_with_every_other(compose_config, launch, tmp_path):
+    (tmp_path / "act").mkdir()
+    (tmp_path / "act" / "leakyrelu02.yaml").write_text(LEAKY_02)
+    # hydra.searchpath on the command line replaces the list in conf/config.yaml: keep its entry
+    cfg = compose_config("act=leakyrelu02", f"hydra.searchpath=[pkg://toolkit.conf.layers,file://{tmp_path}]")
+    assert cfg.act.type == "LeakyReLU" and cfg.act.negative_slope == 0.2
+    shown = launch("--config-dir", str(tmp_path), "--help", "act=leakyrelu02")
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    choices, config = shown.stdout.split("== Config ==")
+    listed = dict(re.findall(r"^(\w+): (.+)$", choices, flags=re.M))
     conf = ROOT / "conf"
     folders = [*(conf / "layers").iterdir(), *conf.iterdir()]
     on_disk = {
@@ -42,7 +54,9 @@ def test_help_lists_every_group_and_its_options_from_the_files():
         if folder.is_dir() and folder.name not in ("hydra", "layers") and list(folder.glob("*.yaml"))
     }
     assert set(on_disk) >= {"model", "data", "callbacks", "logger", "paths", "experiment", "debug", "hparams_search"}
+    on_disk["act"] = sorted([*on_disk["act"], "leakyrelu02"])
     assert {group: options.split(", ") for group, options in listed.items()} == on_disk
+    assert "act:\n  type: LeakyReLU\n  negative_slope: 0.2" in config
 
 
 def test_errors_that_are_bugs_keep_their_traceback(compose_config, monkeypatch):
@@ -54,13 +68,13 @@ def test_errors_that_are_bugs_keep_their_traceback(compose_config, monkeypatch):
         task(compose_config())
 
 
-def test_unknown_option_and_misspelt_key_fail_before_training():
-    unknown = run_cli("norm=nosuchnorm")
+def test_unknown_option_and_misspelt_key_fail_before_training(launch):
+    unknown = launch("norm=nosuchnorm")
     assert unknown.returncode == 1
     assert "Could not find 'norm/nosuchnorm'" in unknown.stderr and "Available options in 'norm'" in unknown.stderr
-    misspelt = run_cli("norm=gn", "norm.num_grups=8")
+    misspelt = launch("norm=gn", "norm.num_grups=8")
     assert misspelt.returncode == 1 and "Key 'num_grups' not in 'GroupNormConfig'" in misspelt.stderr
-    wrong_type = run_cli("trainer.max_epochs=many")
+    wrong_type = launch("trainer.max_epochs=many")
     assert wrong_type.returncode == 1 and "trainer.max_epochs=many" in wrong_type.stderr
 
 

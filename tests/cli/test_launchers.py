@@ -8,7 +8,7 @@ import pytest
 from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
 
-from .test_sweep import summary_rows, sweep
+from .conftest import summary_rows
 
 needs_plugins = pytest.mark.skipif(
     importlib.util.find_spec("hydra_plugins.hydra_joblib_launcher") is None, reason="needs the sweep extra"
@@ -17,9 +17,8 @@ needs_plugins = pytest.mark.skipif(
 
 @needs_plugins
 @pytest.mark.slow
-def test_joblib_runs_four_jobs_two_at_a_time_and_the_summary_records_the_failed_ones(tmp_path):
+def test_joblib_runs_four_jobs_two_at_a_time_and_the_summary_records_the_failed_ones(sweep):
     result, folder = sweep(
-        tmp_path,
         "hydra/launcher=joblib",
         "hydra.launcher.n_jobs=2",
         "norm=gn",

@@ -1,11 +1,10 @@
-"""`python train.py` end to end, in fresh processes: the default run and its outputs, a killed run and
-its resume, and bad input as the user sees it. Everything else runs in-process (tests/training)."""
+"""`python train.py` end to end: the default run and its outputs and a killed run and its resume, in
+fresh processes; Ctrl-C and bad input as the user sees them. The rest runs in-process (tests/training)."""
 
 import csv
 import os
 import signal
 import stat
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,8 +12,6 @@ import torch
 
 from toolkit.models import SimpleCNN
 from toolkit.training.run import run
-
-from .conftest import command
 
 SYNTHETIC = [
     "data=synthetic",
@@ -28,7 +25,7 @@ SYNTHETIC = [
 
 @pytest.mark.slow
 def test_default_run_reaches_097_and_writes_every_output(train):
-    run = train()
+    run = train(fresh=True)
     metrics = run.metrics
     assert metrics["val_acc"] >= 0.97 and metrics["test_acc"] >= 0.97 and metrics["epochs"] == 12
     assert {"val_loss", "test_loss", "train_loss", "train_acc", "wall_time_s", "parameters"} <= set(metrics)
@@ -58,14 +55,11 @@ STOP_AT_EPOCH_3 = [
 
 
 @pytest.mark.slow
-def test_a_killed_run_keeps_its_last_epoch_and_resumes_to_the_same_result(compose_config, tmp_path):
+def test_a_killed_run_keeps_its_last_epoch_and_resumes_to_the_same_result(compose_config, launch, tmp_path):
     folder = tmp_path / "stopped"
     stop = [*STOP_AT_EPOCH_3, f"+callbacks.stop.signal_number={int(signal.SIGKILL)}"]
-    environment = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
-    process = subprocess.run(
-        command(folder, *SYNTHETIC, *stop), cwd=tmp_path, capture_output=True, env=environment, timeout=300
-    )
-    assert process.returncode == -signal.SIGKILL, process.stderr.decode()[-2000:]
+    killed = launch(*SYNTHETIC, *stop, f"hydra.run.dir={folder}", fresh=True, pythonpath=Path(__file__).parent)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     last = folder / "checkpoints" / "last.ckpt"
     assert torch.load(last, weights_only=True)["epoch"] == 1  # epochs 1 and 2 (Lightning's 0 and 1) finished
     assert not list((folder / "checkpoints").glob("*.part"))

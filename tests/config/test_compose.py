@@ -1,6 +1,8 @@
+import functools
 import itertools
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -34,9 +36,15 @@ def options_of(group: str) -> list[str]:
     return [option for each, option in OPTIONS if each == group]
 
 
+@pytest.fixture(scope="module")
+def option_config(compose_config):
+    """`option_config(group, option)`: the config with that option chosen, composed once per module."""
+    return functools.cache(lambda group, option: compose_config(f"{group}={option}", *NEEDS.get((group, option), [])))
+
+
 @pytest.mark.parametrize(("group", "option"), OPTIONS)
-def test_every_option_composes_with_the_schema_of_its_type(compose_config, group, option):
-    cfg = compose_config(f"{group}={option}", *NEEDS.get((group, option), []))
+def test_every_option_composes_with_the_schema_of_its_type(option_config, group, option):
+    cfg = option_config(group, option)
     schema_group, schema_name = SCHEMA_LINE.search(option_file(group, option).read_text()).groups()
     schema = cfg[group]._metadata.object_type
     assert schema_group == group and schema.__name__ == schema_name and schema in SCHEMAS[group]
@@ -55,21 +63,11 @@ def test_defaults(compose_config):
     assert list(cfg.logger) == ["csv"] and cfg.optimized_metric == "val_acc" and cfg.tags == []
 
 
-@pytest.fixture(scope="module")
-def nodes(compose_config):
-    """Each option's node, composed once, to swap into a base config."""
-    return {
-        (group, option): compose_config(f"{group}={option}")[group]
-        for group, option in OPTIONS
-        if group in ("conv", "norm", "act", "init") and (group, option) not in NEEDS
-    }
-
-
-def build_and_step(base, choices, nodes):
-    cfg = base.copy()
-    for group, option in choices.items():
-        cfg[group] = nodes[(group, option)]
-    model = built(cfg)
+def build_and_step(base, choices, option_config):
+    """The model of `base` with the `choices` ({group: option}) swapped in, after one backward pass."""
+    nodes = {group: base[group] for group in ("model", "conv", "norm", "act", "init")}  # what the bridge reads
+    nodes |= {group: option_config(group, option)[group] for group, option in choices.items()}
+    model = built(SimpleNamespace(**nodes))
     x = torch.randn(4, 1, 8, 8)
     model(x).square().mean().backward()
     return model
@@ -80,18 +78,18 @@ INITS = [option for option in options_of("init") if option != "pretrained"]
 
 
 @pytest.mark.parametrize("init", INITS)
-def test_every_norm_act_init_combination_builds_and_trains_a_step(compose_config, nodes, init):
+def test_every_norm_act_init_combination_builds_and_trains_a_step(compose_config, option_config, init):
     base = compose_config("model.widths=[8,16]")  # narrow: 702 builds, each with every layer type
     torch.manual_seed(0)
     for norm, act in itertools.product(NORMS, ACTS):
-        model = build_and_step(base, {"norm": norm, "act": act, "init": init}, nodes)
+        model = build_and_step(base, {"norm": norm, "act": act, "init": init}, option_config)
         grads = [p.grad for p in model.parameters()]
         assert all(g is not None and torch.isfinite(g).all() for g in grads), (norm, act, init)
 
 
 @pytest.mark.parametrize("conv", options_of("conv"))
-def test_every_conv_option_builds_and_trains_a_step(compose_config, nodes, conv):
-    model = build_and_step(compose_config(), {"conv": conv}, nodes)
+def test_every_conv_option_builds_and_trains_a_step(compose_config, option_config, conv):
+    model = build_and_step(compose_config(), {"conv": conv}, option_config)
     first = model.stages[0][0]
     assert first.with_explicit_padding == (conv.startswith("conv2d_"))
     assert type(first.conv).__name__ == ("ConvWS2d" if conv == "conv_ws" else "Conv2d")

@@ -1,17 +1,14 @@
 """The experiment layer as a user drives it from the shell: their own config folder and code, and an
-Optuna search, each in a fresh `python train.py` process."""
+Optuna search, each a `python train.py` command line."""
 
 from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
 
 import pytest
 import yaml
 
-from ..cli.conftest import train_command
 from .conftest import HERE
 
 TINY_NET = """\
@@ -27,20 +24,19 @@ seed: ${seed}
 """
 
 
-def shell(tmp_path, *arguments: str) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "PYTHONPATH": str(HERE)}
-    command = train_command(*arguments)
-    return subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, env=environment, timeout=300)
+@pytest.fixture
+def shell(launch):
+    """`shell(*arguments)`: `train.py ARGUMENTS` with the user's code (user_code.py) importable."""
+    return lambda *arguments: launch(*arguments, pythonpath=HERE)
 
 
-@pytest.mark.slow
-def test_your_own_model_and_data_from_your_own_config_folder(tmp_path):
+def test_your_own_model_and_data_from_your_own_config_folder(shell, tmp_path):
     for group, text in (("model", TINY_NET), ("data", BLOBS)):
         (tmp_path / "my_conf" / group).mkdir(parents=True)
         (tmp_path / "my_conf" / group / f"{group}_of_mine.yaml").write_text(text)
     folder = tmp_path / "run"
     overrides = ["model=model_of_mine", "data=data_of_mine", "norm=gn", "norm.num_groups=4", "trainer.max_epochs=3"]
-    process = shell(tmp_path, "--config-dir", "my_conf", *overrides, f"hydra.run.dir={folder}")
+    process = shell("--config-dir", "my_conf", *overrides, f"hydra.run.dir={folder}")
     assert process.returncode == 0, process.stderr[-3000:]
     metrics = json.loads((folder / "metrics.json").read_text())
     assert metrics["num_classes"] == 3 and metrics["config"]["model"]["_target_"] == "user_code.TinyNet"
@@ -51,10 +47,10 @@ def test_your_own_model_and_data_from_your_own_config_folder(tmp_path):
 
 
 @pytest.mark.slow
-def test_optuna_search_runs_its_trials_and_summarizes_them(tmp_path):
+def test_optuna_search_runs_its_trials_and_summarizes_them(shell, tmp_path):
     folder = tmp_path / "search"
     arguments = ["hparams_search=optuna", "hydra.sweeper.n_trials=3", "trainer.max_epochs=1", "model.widths=[8]"]
-    process = shell(tmp_path, "-m", *arguments, f"hydra.sweep.dir={folder}")
+    process = shell("-m", *arguments, f"hydra.sweep.dir={folder}")
     assert process.returncode == 0, process.stderr[-3000:]
     results = yaml.safe_load((folder / "optimization_results.yaml").read_text())
     assert set(results["best_params"]) == {"optim.lr", "optim.weight_decay", "norm", "act", "init"}
@@ -64,9 +60,9 @@ def test_optuna_search_runs_its_trials_and_summarizes_them(tmp_path):
     assert results["best_value"] == pytest.approx(max(float(row["val_acc"]) for row in rows))
 
 
-def test_a_search_for_a_metric_no_run_reports_stops_before_its_first_trial(tmp_path):
+def test_a_search_for_a_metric_no_run_reports_stops_before_its_first_trial(shell, tmp_path):
     folder = tmp_path / "search"
-    process = shell(tmp_path, "hparams_search=optuna", "optimized_metric=val_accuracy", f"hydra.sweep.dir={folder}")
+    process = shell("hparams_search=optuna", "optimized_metric=val_accuracy", f"hydra.sweep.dir={folder}")
     assert process.returncode == 1
     assert process.stderr.startswith("Error: optimized_metric=val_accuracy: no run reports it")
     assert not folder.exists()

@@ -2,7 +2,7 @@
 
 The files were written by the init code before it became two-phase; a change to init semantics or
 to the order of random draws shows up here. Regenerate (only for an intended change) with
-`python tests/init/test_init_fixed.py`.
+`python -m tests.init.test_init_fixed`.
 """
 
 from __future__ import annotations
@@ -44,24 +44,30 @@ def digest(model: torch.nn.Module) -> str:
     return hasher.hexdigest()
 
 
-def build(compose, case, report: bool = True) -> torch.nn.Module:
+def build(cfg, report: bool = True) -> torch.nn.Module:
     torch.manual_seed(0)
     if report:
-        return built(compose(*overrides(*case)), in_channels=3)
+        return built(cfg, in_channels=3)
     from toolkit.init.report import no_init_report
 
     with no_init_report():
-        return built(compose(*overrides(*case)), in_channels=3)
+        return built(cfg, in_channels=3)
+
+
+@pytest.fixture(scope="module")
+def fixed() -> dict:
+    return json.loads(DATA.read_text())
 
 
 @pytest.mark.parametrize("case", CASES, ids=["-".join(case) for case in CASES])
-def test_report_and_weights_are_as_fixed(compose_config, case):
-    expected = json.loads(DATA.read_text())["-".join(case)]
-    model = build(compose_config, case)
+def test_report_and_weights_are_as_fixed(compose_config, fixed, case):
+    expected = fixed["-".join(case)]
+    cfg = compose_config(*overrides(*case))
+    model = build(cfg)
     assert format_init_report(model.init_report()).splitlines() == expected["report"]
     assert digest(model) == expected["weights"]
     if case[0] == "simple_cnn":  # the report only observes: without it, the same weights
-        assert digest(build(compose_config, case, report=False)) == expected["weights"]
+        assert digest(build(cfg, report=False)) == expected["weights"]
 
 
 if __name__ == "__main__":
@@ -72,7 +78,7 @@ if __name__ == "__main__":
     with initialize_config_dir(config_dir=str(Path(__file__).parents[2] / "conf"), version_base=None):
         table = {}
         for case in CASES:
-            model = build(lambda *o: compose("config", overrides=list(o)), case)
+            model = build(compose("config", overrides=overrides(*case)))
             table["-".join(case)] = {
                 "report": format_init_report(model.init_report()).splitlines(),
                 "weights": digest(model),

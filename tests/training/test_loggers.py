@@ -37,6 +37,7 @@ def test_csv_and_tensorboard_at_once(compose_config, tmp_path):
     assert (tmp_path / "curves.png").is_file()
 
 
+@pytest.mark.slow
 def test_mlflow_logs_metrics_and_hyperparameters_to_a_local_store(compose_config, tmp_path, monkeypatch):
     mlflow = pytest.importorskip("mlflow")
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)

@@ -31,7 +31,10 @@ def test_norm_gn_init_kaiming_as_written(compose_config, tmp_path):
 
 def test_eval_and_export(compose_config, tmp_path):
     exported = tmp_path / "weights" / "net.safetensors"
-    run(compose_config(SHORT, f"export={exported}"), tmp_path / "trained")
+    threads = torch.get_num_threads()
+    run(compose_config(SHORT, f"export={exported}", f"threads={threads + 1}"), tmp_path / "trained")
+    assert metrics(tmp_path / "trained")["torch_threads"] == threads + 1
+    assert torch.get_num_threads() == threads  # the run's thread count ends with the run
     last = tmp_path / "trained" / "checkpoints" / "last.ckpt"
     run(compose_config("mode=eval", f"ckpt_path={last}"), tmp_path / "evaluated")
     evaluated = metrics(tmp_path / "evaluated")
@@ -98,6 +101,7 @@ def test_a_non_finite_loss_is_recorded_on_the_device_and_named_when_looked_at():
     assert not any(name.startswith("non_finite") for name in module.state_dict())  # checkpoints unchanged
 
 
+@pytest.mark.slow
 def test_bf16_channels_last_and_compiled_training_on_the_cpu(compose_config, tmp_path):
     overrides = ["trainer.precision=bf16-mixed", "channels_last=true", "compile=true", "compile_backend=aot_eager"]
     result = run(compose_config(*overrides, "trainer.max_epochs=2", "model.widths=[8,16]"), tmp_path)

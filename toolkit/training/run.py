@@ -25,7 +25,7 @@ from ..files import atomic_file
 from .loggers import log_hyperparameters, tracking_facts
 from .module import Classifier, NonFiniteLossError
 from .outputs import plot_curves, summary_line, write_init_report, write_metrics
-from .trainer import make_trainer, single_device_tester, tidy_logging
+from .trainer import make_trainer, score_test_split, tidy_logging
 
 log = logging.getLogger("toolkit.training")
 
@@ -200,6 +200,18 @@ def speed_up(net: torch.nn.Module, cfg: TrainConfig) -> None:
 
 
 @contextlib.contextmanager
+def torch_threads(threads: int | None) -> Iterator[None]:
+    """torch's thread count set to `threads` (None: left as it is) inside the block, then restored."""
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@contextlib.contextmanager
 def toolkit_home(path: str) -> Iterator[None]:
     """`$TOOLKIT_HOME` set to `path` (`paths.toolkit_home`) inside the block."""
     before = os.environ.get("TOOLKIT_HOME")
@@ -222,7 +234,7 @@ def run(
     Writes metrics.json, init_report.txt, curves.png and checkpoints in `folder` (default: the
     working folder; it becomes `paths.output_dir`, where callbacks and loggers write), prints a
     one-line summary, and returns the metrics. `overrides` are recorded in metrics.json; `threads`
-    (default `cfg.threads`) sets torch's thread count.
+    (default `cfg.threads`) is torch's thread count during the run.
     """
     start = time.perf_counter()
     folder = Path.cwd() if folder is None else Path(folder)
@@ -230,9 +242,7 @@ def run(
     check_choices(cfg)
     tidy_logging()
     threads = cfg.threads if threads is None else threads
-    if threads:
-        torch.set_num_threads(threads)
-    with toolkit_home(cfg.paths.toolkit_home):
+    with torch_threads(threads), toolkit_home(cfg.paths.toolkit_home):
         return train_and_test(cfg, folder, overrides, start)
 
 
@@ -268,9 +278,7 @@ def train_and_test(cfg: TrainConfig, folder: Path, overrides: Sequence[str], sta
             raise NonFiniteLossError(f"training stopped: {error}; {kept}") from error
         tested_with = best_checkpoint(trainer)
     metrics = final_metrics(trainer)
-    tester = single_device_tester(trainer)
-    for results in tester.test(module, datamodule=datamodule, ckpt_path=tested_with, verbose=False):
-        metrics.update({name: float(value) for name, value in results.items()})
+    metrics.update(score_test_split(trainer, module, datamodule, tested_with))
     metrics.update(
         mode=Mode(cfg.mode).value,
         tested_with=tested_with or "the final weights",

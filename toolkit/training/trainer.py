@@ -77,20 +77,26 @@ def make_trainer(cfg: TrainConfig, folder: Path) -> L.Trainer:
         raise ConfigError(f"trainer: {error}") from error
 
 
-def single_device_tester(trainer: L.Trainer) -> L.Trainer:
-    """The trainer to score the test split with: `trainer` itself on one device; after a
-    multi-process run, a one-device trainer in this process with the same accelerator, precision
-    and loggers (so the test set is neither padded nor split across processes, and no processes
-    are started again)."""
-    if trainer.world_size == 1:
-        return trainer
-    return L.Trainer(
-        accelerator=trainer.accelerator,
-        devices=1,
-        precision=trainer.precision,
-        logger=trainer.loggers or False,
-        plugins=[AtomicCheckpointIO()],
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        default_root_dir=trainer.default_root_dir,
-    )
+def score_test_split(trainer: L.Trainer, module: L.LightningModule, datamodule: Any, ckpt_path: str | None) -> dict:
+    """The test metrics of `module` with the weights of `ckpt_path` (None: as they are), scored by
+    `trainer` itself on one device; after a multi-process run, by a one-device trainer in this
+    process with the same accelerator, precision and loggers (so the test set is neither padded nor
+    split across processes, and no processes are started again). That trainer loads the weights
+    only, so Lightning's warning that the checkpoint's callbacks are missing does not concern it."""
+    tester = trainer
+    if trainer.world_size > 1:
+        tester = L.Trainer(
+            accelerator=trainer.accelerator,
+            devices=1,
+            precision=trainer.precision,
+            logger=trainer.loggers or False,
+            plugins=[AtomicCheckpointIO()],
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            default_root_dir=trainer.default_root_dir,
+        )
+    with warnings.catch_warnings():
+        if tester is not trainer:
+            warnings.filterwarnings("ignore", ".*callbacks used to create the checkpoint need to be provided.*")
+        results = tester.test(module, datamodule=datamodule, ckpt_path=ckpt_path, verbose=False)
+    return {name: float(value) for scores in results for name, value in scores.items()}
