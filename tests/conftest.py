@@ -85,11 +85,6 @@ class Finished:
         return self.stdout + self.stderr
 
 
-def train_command(*arguments: str) -> list[str]:
-    """The command line of `python train.py ARGUMENTS`, for a fresh interpreter."""
-    return [sys.executable, str(ROOT / "train.py"), *arguments]
-
-
 def in_this_process() -> Finished:
     """Run the entry point of `train.py` (`toolkit.app.main`) on `sys.argv`; Hydra's global state
     (a `compose_config` in use) and the logging are as they were after."""
@@ -116,25 +111,36 @@ def in_this_process() -> Finished:
 
 @pytest.fixture
 def launch(tmp_path, monkeypatch):
-    """`launch(*arguments, fresh=False, cwd=tmp_path, pythonpath=None)` runs `train.py ARGUMENTS`
-    from the folder `cwd` and returns a `Finished`.
+    """`launch(*arguments, fresh=False, cwd=tmp_path, pythonpath=None, environment=None)` runs
+    `train.py ARGUMENTS` from the folder `cwd` and returns a `Finished`.
 
     By default in this process, through the entry point itself with `sys.argv` set: the command
     line, Hydra's error handling and the exit status are the user's, without a new interpreter
     (torch and Lightning take seconds to import). `fresh=True` starts `python train.py` in a new
-    process, as a user does: the end-to-end tests. `pythonpath`: a folder of the user's own code.
+    process, as a user does: the end-to-end tests. `pythonpath`: a folder of the user's own code;
+    `environment`: variables to set.
     """
 
-    def call(*arguments: str, fresh: bool = False, cwd: Path | None = None, pythonpath: Path | None = None):
+    def call(
+        *arguments: str,
+        fresh: bool = False,
+        cwd: Path | None = None,
+        pythonpath: Path | None = None,
+        environment: dict[str, str] | None = None,
+    ) -> Finished:
         cwd = cwd or tmp_path
+        environment = {**(environment or {}), **({"PYTHONPATH": str(pythonpath)} if pythonpath else {})}
         if fresh:
-            environment = {**os.environ, "PYTHONPATH": str(pythonpath)} if pythonpath else None
-            command = train_command(*arguments)
-            process = subprocess.run(command, capture_output=True, text=True, cwd=cwd, env=environment, timeout=600)
+            command = [sys.executable, str(ROOT / "train.py"), *arguments]
+            process = subprocess.run(
+                command, capture_output=True, text=True, cwd=cwd, env={**os.environ, **environment}, timeout=600
+            )
             return Finished(process.returncode, process.stdout, process.stderr)
         with monkeypatch.context() as patch:
             patch.chdir(cwd)
             patch.setattr(sys, "argv", [str(ROOT / "train.py"), *arguments])
+            for name, value in environment.items():
+                patch.setenv(name, value)
             if pythonpath:
                 patch.syspath_prepend(str(pythonpath))
             return in_this_process()

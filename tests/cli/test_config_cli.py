@@ -6,17 +6,16 @@ import sys
 
 import pytest
 
-from ..conftest import ROOT, train_command
+from ..conftest import ROOT
 
 
 def imported_modules(stderr: str) -> set[str]:
     return {line.split("|")[-1].strip() for line in stderr.splitlines() if line.startswith("import time:")}
 
 
-def test_cfg_job_prints_the_composed_config_without_torch_or_lightning():
-    command = train_command("--cfg", "job", "norm=gn", "init=xavier")
-    command[1:1] = ["-X", "importtime"]  # a fresh interpreter that lists what it imports
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+def test_cfg_job_prints_the_composed_config_without_torch_or_lightning(launch):
+    # a fresh interpreter that lists what it imports
+    result = launch("--cfg", "job", "norm=gn", "init=xavier", fresh=True, environment={"PYTHONPROFILEIMPORTTIME": "1"})
     assert result.returncode == 0, result.stderr[-2000:]
     assert "norm:\n  type: GN\n  num_groups: 8" in result.stdout
     assert "init:\n  type: Xavier" in result.stdout
