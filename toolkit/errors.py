@@ -2,7 +2,8 @@
 
 Where MMCV validates an argument with `assert`, toolkit raises an error of the natural type with a
 message that names the key and what is allowed; it also derives from `AssertionError`, so code and
-tests written for MMCV still catch it.
+tests written for MMCV still catch it. `one_message` is an error's message as the command line
+shows it.
 
 >>> issubclass(ArgumentTypeError, TypeError) and issubclass(ArgumentTypeError, AssertionError)
 True
@@ -29,3 +30,18 @@ class ArgumentKeyError(KeyError, AssertionError):
 
 class ChildNotFoundError(ValueError, RuntimeError):
     """An init override names no child of the module (MMCV raises RuntimeError)."""
+
+
+def one_message(error: Exception) -> str:
+    """The error's message; for one raised in a DataLoader worker, which torch re-raises with the
+    worker's traceback in its text, the last line of that traceback without the exception's name.
+
+    >>> one_message(ValueError('Caught ConfigError in DataLoader worker process 1.\\nOriginal Traceback '
+    ...                        '(most recent call last):\\ntoolkit.errors.ConfigError: cannot read the image x.png'))
+    'cannot read the image x.png'
+    """
+    text = str(error)
+    if "Original Traceback" not in text:
+        return text
+    last = text.strip().splitlines()[-1]
+    return last.split(": ", 1)[-1]

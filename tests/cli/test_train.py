@@ -13,6 +13,8 @@ import torch
 from toolkit.models import SimpleCNN
 from toolkit.training.run import run
 
+from .conftest import summary_rows
+
 SYNTHETIC = [
     "data=synthetic",
     "data.samples=512",
@@ -92,3 +94,24 @@ def test_a_config_error_is_one_clean_message_and_leaves_no_folder(train):
     assert "num_groups=3 does not divide the 32 channels" in gn.output
     assert "Traceback" not in gn.output and "HYDRA_FULL_ERROR" not in gn.output
     assert not gn.folder.exists()  # a run that never started leaves no output folder
+
+
+def test_an_error_in_a_data_loader_worker_is_its_own_message_in_a_run_and_in_a_sweep(train, sweep, tmp_path):
+    from PIL import Image
+
+    from toolkit.training.image_folder import FolderData
+
+    for label, color in (("red", (220, 20, 20)), ("blue", (20, 20, 220))):
+        (tmp_path / "images" / label).mkdir(parents=True)
+        for index in range(10):
+            Image.new("RGB", (12, 12), color=color).save(tmp_path / "images" / label / f"{index}.png")
+    data = FolderData(root=str(tmp_path / "images"), seed=0)
+    broken, _ = data.dataset.files[data.test_set.indices[0]]  # met by a worker when the test split is scored
+    Path(broken).write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    overrides = ["data=folder", f"data.root={tmp_path / 'images'}", "data.size=8", "data.num_workers=1", "seed=0"]
+    message = f"cannot read the image '{broken}': cannot identify image file '{broken}'"
+    single = train(*overrides, "trainer.max_epochs=1", check=False)
+    assert single.process.returncode == 1 and single.process.stderr.splitlines() == [f"Error: {message}"]
+    result, folder = sweep(*overrides, "trainer.max_epochs=1,2")
+    assert result.returncode == 1
+    assert [row["error"] for row in summary_rows(folder)] == [f"ConfigError: {message}"] * 2

@@ -47,26 +47,11 @@ def discard_run_folder(folder: Path, job_name: str) -> None:
         path.rmdir()
 
 
-def one_message(error: Exception) -> str:
-    """The error's message; for one raised in a DataLoader worker, which torch re-raises with the
-    worker's traceback in its text, the last line of that traceback without the exception's name.
-
-    >>> one_message(ValueError('Caught ConfigError in DataLoader worker process 1.\\nOriginal Traceback '
-    ...                        '(most recent call last):\\ntoolkit.errors.ConfigError: cannot read the image x.png'))
-    'cannot read the image x.png'
-    """
-    text = str(error)
-    if "Original Traceback" not in text:
-        return text
-    last = text.strip().splitlines()[-1]
-    return last.split(": ", 1)[-1]
-
-
 def task(cfg: DictConfig) -> float:
     """Train or evaluate as the config says; returns `optimized_metric` (val_acc by default), which a
     sweeper such as Optuna's optimizes."""
     from ..checkpoint import CheckpointError
-    from ..errors import ConfigError
+    from ..errors import ConfigError, one_message
     from ..training import run
     from ..training.module import NonFiniteLossError
 

@@ -24,7 +24,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from ..config.root import check_optimized_metric
-from ..errors import ConfigError
+from ..errors import ConfigError, one_message
 from ..files import atomic_file
 
 METRICS = ("val_acc", "test_acc", "val_loss", "test_loss", "train_loss", "train_acc", "epochs")
@@ -134,7 +134,7 @@ class SweepSummary(Callback):
         status = {"status": "failed" if failed else "completed", "wall_time_s": time.perf_counter() - self.started}
         if failed:
             error = job_return._return_value
-            status["error"] = f"{type(error).__name__}: {error}".splitlines()[0]
+            status["error"] = f"{type(error).__name__}: {one_message(error)}".splitlines()[0]
         with atomic_file(folder / "job_status.json", "w") as file:
             json.dump(status, file)
         if config.hydra.mode.name == "MULTIRUN":
