@@ -11,9 +11,11 @@ failure instead. Anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -24,6 +26,7 @@ from ..config import register_configs
 from .help import CONFIG_NAME  # importing help registers the resolver that lists the choices in --help
 from .job import output_dir, overrides, thread_count
 
+log = logging.getLogger("toolkit.app")
 CONFIG_PACKAGE = "pkg://toolkit.conf"
 RUN_FILES = (".hydra", "init_report.txt", "logs")
 
@@ -47,7 +50,7 @@ def discard_run_folder(folder: Path, job_name: str) -> None:
         path.rmdir()
 
 
-def task(cfg: DictConfig) -> float:
+def task(cfg: DictConfig) -> float | None:
     """Train or evaluate as the config says; returns `optimized_metric` (val_acc by default), which a
     sweeper such as Optuna's optimizes."""
     from ..checkpoint import CheckpointError
@@ -56,7 +59,7 @@ def task(cfg: DictConfig) -> float:
     from ..training.module import NonFiniteLossError
 
     try:
-        return run(cfg, output_dir(), overrides(), thread_count(cfg))[cfg.optimized_metric]
+        metrics = run(cfg, output_dir(), overrides(), thread_count(cfg))
     except (ConfigError, CheckpointError, NonFiniteLossError) as error:
         hydra_cfg = HydraConfig.get()
         if hydra_cfg.mode == RunMode.MULTIRUN:
@@ -65,6 +68,15 @@ def task(cfg: DictConfig) -> float:
             discard_run_folder(Path(hydra_cfg.runtime.output_dir), hydra_cfg.job.name)
         print(f"Error: {one_message(error)}", file=sys.stderr)
         sys.exit(1)
+    return optimized_value(metrics, cfg.optimized_metric)
+
+
+def optimized_value(metrics: dict[str, Any], name: str) -> float | None:
+    """`metrics[name]`, what a sweeper such as Optuna's optimizes; None for a run that reported none, as
+    when no validation ran (`trainer.limit_val_batches=0`, `trainer.max_epochs=0`), with a warning in a sweep."""
+    if name not in metrics and HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
+        log.warning("optimized_metric=%s: this run reported none (did validation run?)", name)
+    return metrics.get(name)
 
 
 def main() -> None:

@@ -59,7 +59,8 @@ def plot_curves(metrics_csv: Path, path: Path) -> None:
                 axis.plot([e + 1 for e in epochs], [curves[name][e] for e in epochs], marker="o", label=name)
         axis.set(title=title, xlabel="epoch")
         axis.grid(alpha=0.3)
-        axis.legend()
+        if axis.lines:  # no curve when no epoch ran
+            axis.legend()
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)

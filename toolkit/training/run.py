@@ -117,7 +117,7 @@ def check_optimization(optimizer: Any, scheduler: Any, cfg: TrainConfig) -> None
     epochs = cfg.trainer.get("max_epochs")
     try:
         schedule = scheduler(trial)
-        for _ in range(min(epochs if isinstance(epochs, int) and epochs > 0 else 1, 10_000)):
+        for _ in range(min(epochs if isinstance(epochs, int) and epochs >= 0 else 1, 10_000)):  # as in the run
             trial.step()
             schedule.step()
     except (ValueError, TypeError, ZeroDivisionError) as error:
