@@ -3,6 +3,7 @@ tests launch `train.py`, and the hypothesis profile."""
 
 from __future__ import annotations
 
+import functools
 import gc
 import io
 import logging
@@ -12,6 +13,7 @@ import sys
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 # Under pytest-xdist the workers share the cores: one torch (OpenMP) thread per worker and per
 # process it starts, set before torch loads, so threads never wait on each other for a core.
@@ -63,6 +65,20 @@ def compose_config():
     with initialize_config_module(config_module="toolkit.conf", version_base=None):
         yield lambda *overrides: compose("config", overrides=list(overrides))
     GlobalHydra.instance().clear()
+
+
+@pytest.fixture(scope="module")
+def option_config(compose_config):
+    """`option_config(group, option, *overrides)`: the config with that option chosen, composed once per module."""
+    return functools.cache(lambda group, option, *overrides: compose_config(f"{group}={option}", *overrides))
+
+
+def swapped(base, choices: dict[str, str], option_config) -> SimpleNamespace:
+    """What the bridge reads of `base` (model, conv, norm, act, init) with `choices` ({group: option})
+    swapped in: the same as composing them together (no node refers to another), without a compose
+    per combination."""
+    nodes = {group: base[group] for group in ("model", "conv", "norm", "act", "init")}
+    return SimpleNamespace(**nodes | {group: option_config(group, option)[group] for group, option in choices.items()})
 
 
 def built(cfg, num_classes: int = 10, in_channels: int = 1):

@@ -1,5 +1,6 @@
-"""`python train.py` end to end: the default run and its outputs and a killed run and its resume, in
-fresh processes; Ctrl-C and bad input as the user sees them. The rest runs in-process (tests/training)."""
+"""`python train.py` as the user runs it: the default run and its outputs, a killed run (in a fresh
+process) and its resume, Ctrl-C, and bad input as the user sees it. `run()` itself is tested in
+tests/training."""
 
 import csv
 import os
@@ -27,7 +28,7 @@ SYNTHETIC = [
 
 @pytest.mark.slow
 def test_default_run_reaches_097_and_writes_every_output(train):
-    run = train(fresh=True)
+    run = train()
     metrics = run.metrics
     assert metrics["val_acc"] >= 0.97 and metrics["test_acc"] >= 0.97 and metrics["epochs"] == 12
     assert {"val_loss", "test_loss", "train_loss", "train_acc", "wall_time_s", "parameters"} <= set(metrics)

@@ -1,8 +1,6 @@
-import functools
 import itertools
 import re
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import torch
@@ -12,7 +10,7 @@ from omegaconf.errors import ConfigAttributeError, ValidationError
 from toolkit.config import SCHEMAS
 from toolkit.config.bridge import ConfigError, to_builder_cfg
 
-from ..conftest import built
+from ..conftest import built, swapped
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
 LAYER_GROUPS = ("conv", "norm", "act")
@@ -36,15 +34,9 @@ def options_of(group: str) -> list[str]:
     return [option for each, option in OPTIONS if each == group]
 
 
-@pytest.fixture(scope="module")
-def option_config(compose_config):
-    """`option_config(group, option)`: the config with that option chosen, composed once per module."""
-    return functools.cache(lambda group, option: compose_config(f"{group}={option}", *NEEDS.get((group, option), [])))
-
-
 @pytest.mark.parametrize(("group", "option"), OPTIONS)
 def test_every_option_composes_with_the_schema_of_its_type(option_config, group, option):
-    cfg = option_config(group, option)
+    cfg = option_config(group, option, *NEEDS.get((group, option), []))
     schema_group, schema_name = SCHEMA_LINE.search(option_file(group, option).read_text()).groups()
     schema = cfg[group]._metadata.object_type
     assert schema_group == group and schema.__name__ == schema_name and schema in SCHEMAS[group]
@@ -65,9 +57,7 @@ def test_defaults(compose_config):
 
 def build_and_step(base, choices, option_config):
     """The model of `base` with the `choices` ({group: option}) swapped in, after one backward pass."""
-    nodes = {group: base[group] for group in ("model", "conv", "norm", "act", "init")}  # what the bridge reads
-    nodes |= {group: option_config(group, option)[group] for group, option in choices.items()}
-    model = built(SimpleNamespace(**nodes))
+    model = built(swapped(base, choices, option_config))
     x = torch.randn(4, 1, 8, 8)
     model(x).square().mean().backward()
     return model

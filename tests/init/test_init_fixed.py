@@ -16,7 +16,7 @@ import torch
 
 from toolkit.init import format_init_report
 
-from ..conftest import built
+from ..conftest import built, swapped
 
 DATA = Path(__file__).parent / "data" / "fixed_init.json"
 CASES = (
@@ -31,9 +31,9 @@ CASES = (
 )
 
 
-def overrides(model: str, init: str, norm: str) -> list[str]:
-    extra = ["act=leakyrelu"] if norm == "bn_leaky" else []
-    return [f"model={model}", f"init={init}", f"norm={norm.removesuffix('_leaky')}", "data=synthetic", *extra]
+def choices(model: str, init: str, norm: str) -> dict[str, str]:
+    act = {"act": "leakyrelu"} if norm == "bn_leaky" else {}
+    return {"model": model, "init": init, "norm": norm.removesuffix("_leaky"), **act}
 
 
 def digest(model: torch.nn.Module) -> str:
@@ -59,10 +59,15 @@ def fixed() -> dict:
     return json.loads(DATA.read_text())
 
 
+@pytest.fixture(scope="module")
+def defaults(compose_config):
+    return compose_config()
+
+
 @pytest.mark.parametrize("case", CASES, ids=["-".join(case) for case in CASES])
-def test_report_and_weights_are_as_fixed(compose_config, fixed, case):
+def test_report_and_weights_are_as_fixed(defaults, option_config, fixed, case):
     expected = fixed["-".join(case)]
-    cfg = compose_config(*overrides(*case))
+    cfg = swapped(defaults, choices(*case), option_config)
     model = build(cfg)
     assert format_init_report(model.init_report()).splitlines() == expected["report"]
     assert digest(model) == expected["weights"]
@@ -78,7 +83,8 @@ if __name__ == "__main__":
     with initialize_config_dir(config_dir=str(Path(__file__).parents[2] / "conf"), version_base=None):
         table = {}
         for case in CASES:
-            model = build(compose("config", overrides=overrides(*case)))
+            cfg = compose("config", overrides=[f"{group}={option}" for group, option in choices(*case).items()])
+            model = build(cfg)
             table["-".join(case)] = {
                 "report": format_init_report(model.init_report()).splitlines(),
                 "weights": digest(model),
