@@ -21,6 +21,15 @@ def test_unknown_option_in_a_sweep_fails_before_any_job(sweep):
     assert not any(path.is_dir() for path in folder.iterdir())
 
 
+def test_a_sweep_job_cannot_use_ddp_that_runs_the_command_line_again(sweep):
+    result, folder = sweep("trainer=ddp_cpu", "trainer.strategy=ddp", "seed=0,1")
+    assert result.returncode == 1
+    rows = summary_rows(folder)
+    assert [row["status"] for row in rows] == ["failed", "failed"]
+    message = "trainer.strategy=ddp starts each rank by running the command line again, which re-enters a -m sweep"
+    assert all(message in row["error"] for row in rows)
+
+
 # One batch of the whole train split (1,258 of the 1,797 digits: an even number, so that the two
 # processes take half each, and no sample twice).
 SPLIT = ["data.test_fraction=0.1", "data.batch_size=1258"]

@@ -78,6 +78,30 @@ def test_ddp_without_gpus_and_too_many_devices_say_what_to_do(compose_config, tm
         run(compose_config("trainer=ddp_cpu", "trainer.devices=512"), tmp_path)
 
 
+def test_several_devices_without_a_strategy_are_spawned_from_this_process(compose_config, tmp_path):
+    from toolkit.training.ddp import AnyDeviceDDPStrategy
+    from toolkit.training.trainer import make_trainer
+
+    def strategy(*overrides):
+        cfg = compose_config("trainer.devices=2", *overrides)
+        cfg.paths.output_dir = str(tmp_path)
+        return make_trainer(cfg, tmp_path).strategy
+
+    spawned = strategy()  # Lightning's own choice would start rank 1 by running the command line again
+    assert isinstance(spawned, AnyDeviceDDPStrategy) and spawned._start_method == "spawn"
+    assert strategy("trainer.strategy=ddp")._start_method == "popen"  # asked for by name
+
+
+def test_a_rank_other_than_0_writes_no_output(compose_config, tmp_path, monkeypatch, capsys):
+    import lightning as L
+
+    monkeypatch.setattr(L.Trainer, "global_rank", property(lambda trainer: 1))  # as in a process of rank 1
+    returned = run(compose_config(SHORT), tmp_path)
+    assert 0 <= returned["val_acc"] <= 1 and "test_acc" not in returned
+    assert not {"metrics.json", "curves.png"} & {path.name for path in tmp_path.iterdir()}
+    assert "val_acc=" not in capsys.readouterr().out  # rank 0 prints the summary
+
+
 def test_the_progress_bar_counts_epochs_from_one():
     from types import SimpleNamespace
 

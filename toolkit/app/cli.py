@@ -24,7 +24,7 @@ from omegaconf import DictConfig
 
 from ..config import register_configs
 from .help import CONFIG_NAME  # importing help registers the resolver that lists the choices in --help
-from .job import output_dir, overrides, thread_count
+from .job import check_strategy, output_dir, overrides, thread_count
 
 log = logging.getLogger("toolkit.app")
 CONFIG_PACKAGE = "pkg://toolkit.conf"
@@ -59,6 +59,7 @@ def task(cfg: DictConfig) -> float | None:
     from ..training.module import NonFiniteLossError
 
     try:
+        check_strategy(cfg)
         metrics = run(cfg, output_dir(), overrides(), thread_count(cfg))
     except (ConfigError, CheckpointError, NonFiniteLossError) as error:
         hydra_cfg = HydraConfig.get()

@@ -1,4 +1,5 @@
-"""The Hydra job a run belongs to: its output folder, its overrides, its share of the cores."""
+"""The Hydra job a run belongs to: its output folder, its overrides, its share of the cores, and the
+strategy a sweep's job may not use."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import os
 from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 
 from ..config.root import TrainConfig
+from ..errors import ConfigError
 
 
 def output_dir() -> Path:
@@ -27,3 +30,14 @@ def thread_count(cfg: TrainConfig) -> int | None:
     jobs = HydraConfig.get().launcher.get("n_jobs")
     cores = os.cpu_count() or 1
     return max(1, cores // (cores if jobs == -1 else jobs)) if jobs else None
+
+
+def check_strategy(cfg: TrainConfig) -> None:
+    """Stop a `-m` sweep's job that asks for `trainer.strategy=ddp`: Lightning starts each of its ranks by
+    running the command line again, which would re-enter the sweep."""
+    sweeping = HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+    if sweeping and cfg.trainer.get("strategy") == "ddp":
+        raise ConfigError(
+            "trainer.strategy=ddp starts each rank by running the command line again, which re-enters a -m sweep: "
+            "use trainer.strategy=ddp_spawn (as trainer=ddp and trainer=ddp_cpu do)"
+        )

@@ -28,4 +28,5 @@ class BatchNormRankSpread(L.Callback):
         low = high.clone()
         dist.all_reduce(high, op=dist.ReduceOp.MAX)
         dist.all_reduce(low, op=dist.ReduceOp.MIN)
-        module.log("bn_stats_rank_spread", (high - low).max().float(), on_step=False, on_epoch=True)
+        spread = (high - low).max().float()  # the same on every rank: averaging them changes nothing
+        module.log("bn_stats_rank_spread", spread, on_step=False, on_epoch=True, sync_dist=True)

@@ -26,12 +26,12 @@ from .sync_bn import ToolkitSyncBatchNorm
 
 def tidy_logging() -> None:
     """One line per message: Lightning's own console handler goes when the app has handlers (Hydra's),
-    and its advertising tip is dropped; warnings that only concern Lightning's internals are muted."""
+    and its advertising tips are dropped; warnings that only concern Lightning's internals are muted."""
     lightning_logger = logging.getLogger("lightning")
     if logging.getLogger().handlers:
         lightning_logger.handlers.clear()
     logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(
-        lambda record: "litlogger" not in record.getMessage()
+        lambda record: not record.getMessage().startswith("💡 Tip")
     )
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     warnings.filterwarnings("ignore", ".*LeafSpec.*")
@@ -65,14 +65,16 @@ def make_trainer(cfg: TrainConfig, folder: Path) -> L.Trainer:
     loggers = build_loggers(cfg.logger)
     callbacks = build_callbacks(cfg.callbacks, arguments["enable_progress_bar"], bool(loggers))
     arguments.setdefault("enable_checkpointing", any(isinstance(c, ModelCheckpoint) for c in callbacks))
+    common = dict(
+        default_root_dir=folder, callbacks=[*callbacks, BatchNormRankSpread()], logger=loggers or False, plugins=plugins
+    )
     try:
-        return L.Trainer(
-            **arguments,
-            default_root_dir=folder,
-            callbacks=[*callbacks, BatchNormRankSpread()],
-            logger=loggers or False,
-            plugins=plugins,
-        )
+        trainer = L.Trainer(**arguments, **common)
+        if arguments.get("strategy", "auto") == "auto" and trainer.world_size > 1:
+            # Lightning's own choice for several devices starts each rank by running the command line
+            # again (a second run of the script, or of a whole -m sweep): spawn them from this process.
+            trainer = L.Trainer(**arguments | {"strategy": strategy_for("ddp_spawn")}, **common)
+        return trainer
     except (ValueError, TypeError, RuntimeError) as error:
         raise ConfigError(f"trainer: {error}") from error
 
@@ -82,9 +84,12 @@ def score_test_split(trainer: L.Trainer, module: L.LightningModule, datamodule: 
     `trainer` itself on one device; after a multi-process run, by a one-device trainer in this
     process with the same accelerator, precision and loggers (so the test set is neither padded nor
     split across processes, and no processes are started again). That trainer loads the weights
-    only, so Lightning's warning that the checkpoint's callbacks are missing does not concern it."""
+    only and runs on one device, so Lightning's warnings about the checkpoint's callbacks and about
+    accumulating metrics across devices do not concern it."""
     tester = trainer
     if trainer.world_size > 1:
+        if torch.distributed.is_initialized():  # rank 0 of ranks with processes of their own: the others are done
+            torch.distributed.destroy_process_group()
         tester = L.Trainer(
             accelerator=trainer.accelerator,
             devices=1,
@@ -98,5 +103,6 @@ def score_test_split(trainer: L.Trainer, module: L.LightningModule, datamodule: 
     with warnings.catch_warnings():
         if tester is not trainer:
             warnings.filterwarnings("ignore", ".*callbacks used to create the checkpoint need to be provided.*")
+            warnings.filterwarnings("ignore", ".*sync_dist=True.*")  # one device: nothing to accumulate
         results = tester.test(module, datamodule=datamodule, ckpt_path=ckpt_path, verbose=False)
     return {name: float(value) for scores in results for name, value in scores.items()}
