@@ -38,6 +38,15 @@ def test_default_run_reaches_097_and_writes_every_output(train):
     assert report[0].split() == ["parameter", "shape", "initializer"]
     assert any(line.startswith("stages.0.0.conv.weight") and "Kaiming(" in line for line in report)
     assert (run.folder / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(path.name for path in run.folder.iterdir()) == [
+        ".hydra",
+        "checkpoints",
+        "curves.png",
+        "init_report.txt",
+        "logs",
+        "metrics.json",
+        "train.log",
+    ]
     checkpoints = sorted(path.name for path in (run.folder / "checkpoints").iterdir())
     assert len(checkpoints) == 2 and checkpoints[1] == "last.ckpt", checkpoints
     best_epoch = int(checkpoints[0].removeprefix("best-epoch")[:2])  # counted from 1, as the progress bar

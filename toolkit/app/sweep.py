@@ -129,6 +129,8 @@ class SweepSummary(Callback):
         self.started = time.perf_counter()
 
     def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
+        if config.hydra.mode.name != "MULTIRUN":  # a single run's folder has metrics.json, or its error was shown
+            return
         folder = Path(config.hydra.runtime.output_dir)
         failed = job_return.status == JobStatus.FAILED
         status = {"status": "failed" if failed else "completed", "wall_time_s": time.perf_counter() - self.started}
@@ -137,8 +139,7 @@ class SweepSummary(Callback):
             status["error"] = f"{type(error).__name__}: {one_message(error)}".splitlines()[0]
         with atomic_file(folder / "job_status.json", "w") as file:
             json.dump(status, file)
-        if config.hydra.mode.name == "MULTIRUN":
-            write_summary(Path(config.hydra.sweep.dir))
+        write_summary(Path(config.hydra.sweep.dir))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         write_summary(Path(config.hydra.sweep.dir))
