@@ -34,7 +34,7 @@ class SyncBatchNorm(nn.SyncBatchNorm):
         return self._all_reduce_forward(x)
 
     def _all_reduce_forward(self, x: torch.Tensor) -> torch.Tensor:
-        from torch.distributed.nn.functional import all_reduce
+        from torch.distributed._functional_collectives import all_reduce  # differentiable (its backward is one)
 
         self._check_input_dim(x)
         channels = x.shape[1]
@@ -42,7 +42,7 @@ class SyncBatchNorm(nn.SyncBatchNorm):
         wide = x.double()
         count = torch.tensor([x.numel() / channels], dtype=torch.float64, device=x.device)
         local = torch.cat([wide.sum(dims), (wide * wide).sum(dims), count])
-        total = all_reduce(local, group=self.process_group or dist.group.WORLD)
+        total = all_reduce(local, "sum", self.process_group or dist.group.WORLD)
         samples = total[-1]
         mean = total[:channels] / samples
         var = total[channels:-1] / samples - mean * mean

@@ -7,6 +7,7 @@ for it (and kept for torch's own layer).
 
 from __future__ import annotations
 
+import warnings
 from contextlib import nullcontext
 from typing import Any
 
@@ -31,8 +32,19 @@ class AnyDeviceDDP(DistributedDataParallel):
             super()._passing_sync_batchnorm_handle(module)
 
 
+def mute_lightning_internals() -> None:
+    """Mute the warnings that concern only Lightning's own code, in this process (and in each rank's
+    process: the strategy calls it there)."""
+    warnings.filterwarnings("ignore", ".*does not have many workers.*")
+    warnings.filterwarnings("ignore", ".*LeafSpec.*")
+
+
 class AnyDeviceDDPStrategy(DDPStrategy):
     """Lightning's DDP strategy, wrapping the model in `AnyDeviceDDP`."""
+
+    def setup_environment(self) -> None:
+        mute_lightning_internals()
+        super().setup_environment()
 
     def _setup_model(self, model: nn.Module) -> DistributedDataParallel:
         device_ids = self.determine_ddp_device_ids()

@@ -18,7 +18,7 @@ from ..config.root import TrainConfig
 from ..errors import ConfigError
 from .callbacks import build_callbacks
 from .checkpoint_io import AtomicCheckpointIO
-from .ddp import strategy_for
+from .ddp import mute_lightning_internals, strategy_for
 from .loggers import build_loggers
 from .rank_spread import BatchNormRankSpread
 from .sync_bn import ToolkitSyncBatchNorm
@@ -33,8 +33,7 @@ def tidy_logging() -> None:
     logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(
         lambda record: not record.getMessage().startswith("💡 Tip")
     )
-    warnings.filterwarnings("ignore", ".*does not have many workers.*")
-    warnings.filterwarnings("ignore", ".*LeafSpec.*")
+    mute_lightning_internals()
 
 
 def check_devices(arguments: dict[str, Any]) -> None:
