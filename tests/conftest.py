@@ -60,10 +60,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 @pytest.fixture(scope="module")
 def compose_config():
-    """`compose_config(*overrides)` -> the composed config; Hydra's global state is cleared after."""
+    """`compose_config(*overrides, **options)` -> the composed config (`options` of Hydra's `compose`, such as
+    `return_hydra_config=True`); Hydra's global state is cleared after."""
     GlobalHydra.instance().clear()
     with initialize_config_module(config_module="toolkit.conf", version_base=None):
-        yield lambda *overrides: compose("config", overrides=list(overrides))
+        yield lambda *overrides, **options: compose("config", overrides=list(overrides), **options)
     GlobalHydra.instance().clear()
 
 

@@ -5,8 +5,6 @@ import json
 import os
 
 import pytest
-from hydra import compose, initialize_config_module
-from hydra.core.global_hydra import GlobalHydra
 
 from .conftest import summary_rows
 
@@ -46,11 +44,8 @@ def test_joblib_runs_four_jobs_two_at_a_time_and_the_summary_records_the_failed_
 
 
 @needs_plugins
-def test_slurm_launcher_config_composes():
-    GlobalHydra.instance().clear()
-    with initialize_config_module(config_module="toolkit.conf", version_base=None):
-        cfg = compose("config", overrides=["hydra/launcher=slurm"], return_hydra_config=True)
-    GlobalHydra.instance().clear()
+def test_slurm_launcher_config_composes(compose_config):
+    cfg = compose_config("hydra/launcher=slurm", return_hydra_config=True)
     launcher = cfg.hydra.launcher
     assert launcher._target_.endswith("SlurmLauncher")
     assert (launcher.timeout_min, launcher.tasks_per_node, launcher.gpus_per_node) == (240, 1, 1)

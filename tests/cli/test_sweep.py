@@ -9,8 +9,6 @@ import sys
 
 import pytest
 import torch
-from hydra import compose, initialize_config_module
-from hydra.core.global_hydra import GlobalHydra
 
 from toolkit.training.data import DigitsData
 
@@ -39,12 +37,9 @@ SPLIT = ["data.test_fraction=0.1", "data.batch_size=1258"]
 DDP = ["trainer=ddp_cpu", "trainer.devices=2", "norm=syncbn", *SPLIT, "trainer.max_epochs=1"]
 
 
-def expected_running_stats() -> dict[str, torch.Tensor]:
+def expected_running_stats(compose_config) -> dict[str, torch.Tensor]:
     """BN statistics of one process after one training step on the whole train split."""
-    GlobalHydra.instance().clear()
-    with initialize_config_module(config_module="toolkit.conf", version_base=None):
-        cfg = compose("config", overrides=DDP)
-    GlobalHydra.instance().clear()
+    cfg = compose_config(*DDP)
     data = DigitsData(seed=cfg.seed, test_fraction=0.1)
     assert len(data.train_set) == cfg.data.batch_size
     torch.manual_seed(cfg.seed)
@@ -56,7 +51,7 @@ def expected_running_stats() -> dict[str, torch.Tensor]:
 
 
 @pytest.mark.slow
-def test_ddp_on_two_cpu_processes_inside_a_sweep_syncs_bn_like_one_process(sweep, recwarn):
+def test_ddp_on_two_cpu_processes_inside_a_sweep_syncs_bn_like_one_process(sweep, compose_config, recwarn):
     result, folder = sweep(*DDP, "seed=0")
     assert result.returncode == 0, result.stderr[-3000:]
     muted = [w for w in recwarn if "callbacks used to create the checkpoint" in str(w.message)]
@@ -72,7 +67,7 @@ def test_ddp_on_two_cpu_processes_inside_a_sweep_syncs_bn_like_one_process(sweep
     header = (jobs[0] / "logs" / "metrics.csv").read_text().splitlines()[0].split(",")
     assert {"val_acc", "test_acc", "bn_stats_rank_spread"} <= set(header)
     checkpoint = torch.load(jobs[0] / "checkpoints" / "last.ckpt", weights_only=True)
-    stats = expected_running_stats()
+    stats = expected_running_stats(compose_config)
     assert len(stats) == 8
     for name, value in stats.items():
         torch.testing.assert_close(checkpoint["state_dict"][f"net.{name}"], value, atol=1e-5, rtol=1e-5)

@@ -19,12 +19,12 @@ from typing import Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from ..config import register_configs
+from ..errors import ConfigError, one_message
 from .help import CONFIG_NAME  # importing help registers the resolver that lists the choices in --help
-from .job import check_strategy, output_dir, overrides, thread_count
+from .job import check_strategy, output_dir, overrides, sweeping, thread_count
 
 log = logging.getLogger("toolkit.app")
 CONFIG_PACKAGE = "pkg://toolkit.conf"
@@ -54,7 +54,6 @@ def task(cfg: DictConfig) -> float | None:
     """Train or evaluate as the config says; returns `optimized_metric` (val_acc by default), which a
     sweeper such as Optuna's optimizes."""
     from ..checkpoint import CheckpointError
-    from ..errors import ConfigError, one_message
     from ..training import run
     from ..training.module import NonFiniteLossError
 
@@ -62,11 +61,10 @@ def task(cfg: DictConfig) -> float | None:
         check_strategy(cfg)
         metrics = run(cfg, output_dir(), overrides(), thread_count(cfg))
     except (ConfigError, CheckpointError, NonFiniteLossError) as error:
-        hydra_cfg = HydraConfig.get()
-        if hydra_cfg.mode == RunMode.MULTIRUN:
+        if sweeping():
             raise
         if not isinstance(error, NonFiniteLossError):
-            discard_run_folder(Path(hydra_cfg.runtime.output_dir), hydra_cfg.job.name)
+            discard_run_folder(output_dir(), HydraConfig.get().job.name)
         print(f"Error: {one_message(error)}", file=sys.stderr)
         sys.exit(1)
     return optimized_value(metrics, cfg.optimized_metric)
@@ -75,7 +73,7 @@ def task(cfg: DictConfig) -> float | None:
 def optimized_value(metrics: dict[str, Any], name: str) -> float | None:
     """`metrics[name]`, what a sweeper such as Optuna's optimizes; None for a run that reported none, as
     when no validation ran (`trainer.limit_val_batches=0`, `trainer.max_epochs=0`), with a warning in a sweep."""
-    if name not in metrics and HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
+    if name not in metrics and sweeping():
         log.warning("optimized_metric=%s: this run reported none (did validation run?)", name)
     return metrics.get(name)
 

@@ -32,11 +32,15 @@ def thread_count(cfg: TrainConfig) -> int | None:
     return max(1, cores // (cores if jobs == -1 else jobs)) if jobs else None
 
 
+def sweeping() -> bool:
+    """Whether this job is one of a `-m` sweep's."""
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
 def check_strategy(cfg: TrainConfig) -> None:
     """Stop a `-m` sweep's job that asks for `trainer.strategy=ddp`: Lightning starts each of its ranks by
     running the command line again, which would re-enter the sweep."""
-    sweeping = HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
-    if sweeping and cfg.trainer.get("strategy") == "ddp":
+    if sweeping() and cfg.trainer.get("strategy") == "ddp":
         raise ConfigError(
             "trainer.strategy=ddp starts each rank by running the command line again, which re-enters a -m sweep: "
             "use trainer.strategy=ddp_spawn (as trainer=ddp and trainer=ddp_cpu do)"

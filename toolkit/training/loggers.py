@@ -39,10 +39,10 @@ class ContinuingWriter(ExperimentWriter):
 class ContinuingCSVLogger(CSVLogger):
     """Lightning's CSVLogger, able to add columns to the metrics.csv of an earlier stage.
 
-    Under a spawning strategy (DDP on the CPU) each stage (fit, then test) runs in new processes,
-    each with a copy of the writer as it was before the first stage; Lightning's writer, knowing no
-    columns, rewrites the file with the new stage's columns only and fails on the earlier rows.
-    This one reads the columns that are there first.
+    Under a spawning strategy (DDP) the fit runs in new processes and the test split is scored in
+    this one, whose writer is still as it was before fitting; Lightning's writer, knowing no
+    columns, rewrites the file with the test's columns only and fails on the earlier rows. This one
+    reads the columns that are there first.
     """
 
     @property

@@ -277,9 +277,9 @@ def train_and_test(cfg: TrainConfig, folder: Path, overrides: Sequence[str], sta
             kept = f"the last good checkpoint is {last}" if last.is_file() else "no checkpoint was written yet"
             raise NonFiniteLossError(f"training stopped: {error}; {kept}") from error
         tested_with = best_checkpoint(trainer)
-    if trainer.global_rank > 0:  # a rank with a process of its own (trainer.strategy=ddp, several nodes)
-        return final_metrics(trainer)  # rank 0 scores the test split and writes the outputs
     metrics = final_metrics(trainer)
+    if trainer.global_rank > 0:  # a rank with a process of its own (trainer.strategy=ddp, several nodes):
+        return metrics  # rank 0 scores the test split and writes the outputs
     metrics.update(score_test_split(trainer, module, datamodule, tested_with))
     metrics.update(
         mode=Mode(cfg.mode).value,

@@ -24,15 +24,19 @@ from .rank_spread import BatchNormRankSpread
 from .sync_bn import ToolkitSyncBatchNorm
 
 
+def not_a_tip(record: logging.LogRecord) -> bool:
+    """False for Lightning's advertising tips."""
+    return not record.getMessage().startswith("💡 Tip")
+
+
 def tidy_logging() -> None:
     """One line per message: Lightning's own console handler goes when the app has handlers (Hydra's),
-    and its advertising tips are dropped; warnings that only concern Lightning's internals are muted."""
+    and its advertising tips are dropped (one filter, however many runs); warnings that only concern
+    Lightning's internals are muted."""
     lightning_logger = logging.getLogger("lightning")
     if logging.getLogger().handlers:
         lightning_logger.handlers.clear()
-    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(
-        lambda record: not record.getMessage().startswith("💡 Tip")
-    )
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(not_a_tip)
     mute_lightning_internals()
 
 
