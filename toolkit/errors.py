@@ -16,6 +16,11 @@ class ConfigError(ValueError):
     """A config that composes but cannot be built; the message names the key and the value."""
 
 
+class OutputError(OSError):
+    """An output of a run (a checkpoint, metrics.json, an export) could not be written; the message says
+    which file and why (a full disk, say), and what was kept."""
+
+
 class ArgumentTypeError(TypeError, AssertionError):
     """An argument of the wrong type (MMCV asserts it)."""
 

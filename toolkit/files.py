@@ -9,16 +9,21 @@ it once its writer is gone (same host, no such process) or a day old (another ho
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
+import shutil
 import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from .errors import OutputError
+
 PART_SUFFIX = ".part"
 FOREIGN_PART_AGE_S = 24 * 3600
+NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # a full disk, a full quota, a file-size limit
 
 
 def _host() -> str:
@@ -65,13 +70,41 @@ def remove_stale_parts(target: Path) -> list[Path]:
     return stale
 
 
+def os_error_behind(error: BaseException) -> OSError | None:
+    """The OSError that `error` is or was raised over (torch's writer raises a RuntimeError of its own
+    over the OSError of a full disk)."""
+    seen: BaseException | None = error
+    while seen is not None and not isinstance(seen, OSError):
+        seen = seen.__cause__ or seen.__context__
+    return seen
+
+
+def write_problem(error: BaseException, folder: Path) -> str:
+    """Why a write into `folder` failed, in words: a full disk says so, with the room left.
+
+    >>> write_problem(OSError(errno.ENOSPC, 'No space left on device'), Path('/'))
+    'the disk holding / is full (... bytes free)'
+    """
+    cause = os_error_behind(error)
+    if cause is not None and cause.errno in NO_ROOM:
+        free = shutil.disk_usage(existing_parent(folder)).free
+        return f"the disk holding {folder} is full ({free} bytes free)"
+    return (cause.strerror or str(cause)) if cause is not None else str(error)
+
+
+def existing_parent(path: Path) -> Path:
+    """`path` or its nearest parent that exists."""
+    return next(folder for folder in [path, *path.parents] if folder.exists())
+
+
 @contextlib.contextmanager
 def atomic_file(target: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[Any]]:
     """A temporary file beside `target` that replaces it only when the block completes.
 
     If the block raises, `target` is untouched and no partial file remains; if the process dies,
-    the next write of `target` removes what it left. The file gets the user's umask (0644 under
-    umask 022), as `open` would give it.
+    the next write of `target` removes what it left. A write that fails for want of room (a full
+    disk or quota) raises `OutputError` naming the file and the room left; `target` keeps its old
+    content. The file gets the user's umask (0644 under umask 022), as `open` would give it.
 
     >>> import tempfile
     >>> path = Path(tempfile.mkdtemp()) / 'notes.txt'
@@ -81,16 +114,22 @@ def atomic_file(target: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO
     'done'
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_parts(target)
     partial = target.parent / f".{target.name}.{_host()}.{os.getpid()}.{secrets.token_hex(4)}{PART_SUFFIX}"
-    handle = os.open(partial, os.O_CREAT | os.O_EXCL | os.O_RDWR | getattr(os, "O_BINARY", 0), 0o666)
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_parts(target)
+        handle = os.open(partial, os.O_CREAT | os.O_EXCL | os.O_RDWR | getattr(os, "O_BINARY", 0), 0o666)
         with os.fdopen(handle, mode) as file:
             yield file
             file.flush()
             os.fsync(file.fileno())
         os.replace(partial, target)
+    except (OSError, RuntimeError) as error:
+        cause = os_error_behind(error)
+        if cause is None or cause.errno not in NO_ROOM or isinstance(error, OutputError):
+            raise
+        kept = "its previous version is kept" if target.exists() else "nothing was written"
+        raise OutputError(f"cannot write {target}: {write_problem(cause, target.parent)}; {kept}") from error
     finally:
         if os.path.exists(partial):
             os.remove(partial)

@@ -21,3 +21,26 @@ class SignalAtEpochStart(L.Callback):
     def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         if trainer.current_epoch == self.epoch:
             os.kill(os.getpid(), self.signal_number)
+
+
+class FillDiskAtEpochStart(L.Callback):
+    """Fills the disk of the run folder as epoch index `epoch` starts (`epoch` epochs have written their
+    checkpoints), so the next checkpoint finds no room: a disk that other jobs fill during a run."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        if trainer.current_epoch == self.epoch:
+            fill_disk(trainer.default_root_dir)
+
+
+def fill_disk(folder: str) -> None:
+    """Write zeros into `folder/filler` until its disk has no room left."""
+    with open(os.path.join(folder, "filler"), "wb") as filler:
+        try:
+            while True:
+                filler.write(b"\0" * 65536)
+                filler.flush()
+        except OSError:
+            pass

@@ -89,17 +89,22 @@ def test_console_script_works_from_any_folder(tmp_path):
     assert "norm:\n  type: LN2d" in result.stdout
 
 
-def test_a_run_folder_is_discarded_only_when_the_run_never_started(tmp_path, monkeypatch):
-    from toolkit.app.cli import discard_run_folder
+def test_a_run_folder_is_discarded_only_when_the_run_never_started(tmp_path):
+    from omegaconf import OmegaConf
 
-    monkeypatch.chdir(tmp_path)
+    from toolkit.app.folders import FolderGuard, discard_run_folder
+
     never = tmp_path / "outputs" / "day" / "never"
     stopped = tmp_path / "outputs" / "day" / "stopped"
+    unchecked = tmp_path / "unchecked"
     for folder in (never, stopped):
+        FolderGuard().on_run_start(OmegaConf.create({"hydra": {"run": {"dir": str(folder)}, "job": {"name": "train"}}}))
+    for folder in (never, stopped, unchecked):
         (folder / ".hydra").mkdir(parents=True)
         (folder / "train.log").write_text("")
     (stopped / "checkpoints").mkdir()  # it trained before the error
-    discard_run_folder(never, "train")
-    discard_run_folder(stopped, "train")
+    for folder in (never, stopped, unchecked):
+        discard_run_folder(folder, "train")
     assert not never.exists()
     assert sorted(path.name for path in stopped.iterdir()) == [".hydra", "checkpoints", "train.log"]
+    assert sorted(path.name for path in unchecked.iterdir()) == [".hydra", "train.log"]  # not known to be the run's

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 
 import pytest
 import torch
@@ -170,3 +171,65 @@ def test_unreadable_ckpt_path_names_the_real_cause(compose_config, stop_before_t
             run(compose_config(f"ckpt_path={path}"))
         assert "does not belong to this model" not in str(caught.value)
         assert caught.match(cause), str(caught.value)
+
+
+@pytest.fixture(scope="module")
+def trained_checkpoint(compose_config, tmp_path_factory):
+    """The last.ckpt of one epoch on the digits with the step schedule, and its contents."""
+    folder = tmp_path_factory.mktemp("trained")
+    run(compose_config("trainer.max_epochs=1", "sched=step"), folder)
+    path = folder / "checkpoints" / "last.ckpt"
+    return path, torch.load(path, weights_only=True)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "refused"),
+    [
+        (["optim.lr=0.05"], "optim.lr=0.05"),
+        (["sched=none"], "sched=none"),
+        (["optim=sgd", "seed=3"], "optim=SGD, seed=3"),
+        (["sched=cosine"], "sched=CosineAnnealingLR"),
+    ],
+)
+def test_a_resume_names_the_overrides_it_cannot_honour(
+    compose_config, stop_before_training, trained_checkpoint, overrides, refused
+):
+    path, _ = trained_checkpoint
+    message = rf"ckpt_path={path}: a resume restores the model, the optimizer and the schedule as they were, so it "
+    message += rf"cannot honour {refused} \(the checkpoint was trained otherwise\)"
+    with pytest.raises(ConfigError, match=message):
+        run(compose_config(f"ckpt_path={path}", "trainer.max_epochs=2", "sched=step", *overrides))
+
+
+def test_a_resume_names_what_does_not_fit_in_the_training_state(
+    compose_config, stop_before_training, trained_checkpoint
+):
+    _, checkpoint = trained_checkpoint
+    unrecorded = {key: value for key, value in checkpoint.items() if key != "toolkit_config"}  # an older checkpoint
+
+    def resume(name, contents, *overrides):
+        torch.save(contents, stop_before_training / name)
+        run(compose_config(f"ckpt_path={stop_before_training / name}", "trainer.max_epochs=2", *overrides))
+
+    weights = {"state_dict": checkpoint["state_dict"], "network_prefix": "net."}
+    with pytest.raises(ConfigError, match=r"weights\.ckpt holds weights only, no training state to resume: .*init=pre"):
+        resume("weights.ckpt", weights, "sched=step")
+    with pytest.raises(ConfigError, match=r"optimizer state does not fit this run: it is another optimizer's"):
+        resume("other.ckpt", unrecorded, "optim=sgd", "sched=step")
+    state = unrecorded["optimizer_states"][0]["state"]
+    tampered = {**unrecorded, "optimizer_states": [{**unrecorded["optimizer_states"][0], "state": dict(state)}]}
+    tampered["optimizer_states"][0]["state"][0] = {**state[0], "exp_avg": torch.zeros(3)}
+    shape = re.escape(str(tuple(state[0]["exp_avg"].shape)))
+    with pytest.raises(ConfigError, match=rf"exp_avg of parameter 0 has the shape \(3,\), the parameter {shape}"):
+        resume("tampered.ckpt", tampered, "sched=step")
+    with pytest.raises(ConfigError, match=r"was trained with an LR schedule, this run has none"):
+        resume("unscheduled.ckpt", unrecorded, "sched=none")
+
+
+def test_a_checkpoint_with_weights_that_are_not_finite_is_refused(compose_config, stop_before_training):
+    net = SimpleCNN(1, 10)
+    with torch.no_grad():
+        next(net.parameters())[0] = float("nan")
+    torch.save({"state_dict": net.state_dict()}, stop_before_training / "nan.pth")
+    with pytest.raises(ConfigError, match=r"nan\.pth holds weights that are not finite \(NaN or infinite\) in "):
+        run(compose_config("mode=eval", f"ckpt_path={stop_before_training / 'nan.pth'}"))

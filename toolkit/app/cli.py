@@ -4,17 +4,16 @@ Only Hydra and the config schemas are imported up front; torch and Lightning loa
 starts, so `--help` and `--cfg job` answer at once.
 
 Bad input (a config that cannot be built, a checkpoint that cannot be read, a loss that becomes
-NaN) ends a single run with its message alone on stderr and exit status 1; a run stopped before
-training leaves no output folder behind. Inside a `-m` sweep the error is recorded as the job's
-failure instead. Anything else is a bug and keeps its traceback.
+NaN, a disk too full for a checkpoint) ends a single run with its message alone on stderr and exit
+status 1; a run stopped before training leaves behind nothing that it created, and never anything
+that was there before it (`toolkit.app.folders`). Inside a `-m` sweep the error is recorded as the
+job's failure instead. Anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
 import sys
-from pathlib import Path
 from typing import Any
 
 import hydra
@@ -22,32 +21,13 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from ..config import register_configs
-from ..errors import ConfigError, one_message
+from ..errors import ConfigError, OutputError, one_message
+from .folders import discard_run_folder
 from .help import CONFIG_NAME  # importing help registers the resolver that lists the choices in --help
 from .job import check_strategy, output_dir, overrides, sweeping, thread_count
 
 log = logging.getLogger("toolkit.app")
 CONFIG_PACKAGE = "pkg://toolkit.conf"
-RUN_FILES = (".hydra", "init_report.txt", "logs")
-
-
-def discard_run_folder(folder: Path, job_name: str) -> None:
-    """Remove what a run that never started wrote, then the folder and its parents while empty; a
-    folder that holds anything else (checkpoints of a run stopped later, say) is kept whole."""
-    names = {*RUN_FILES, f"{job_name}.log"}
-    if any(path.name not in names for path in folder.iterdir()):
-        return
-    for name in names:
-        path = folder / name
-        if path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
-        elif path.exists():
-            path.unlink()
-    stop = Path.cwd().resolve()
-    for path in [folder.resolve(), *folder.resolve().parents]:
-        if stop.is_relative_to(path) or any(path.iterdir()):
-            break
-        path.rmdir()
 
 
 def task(cfg: DictConfig) -> float | None:
@@ -60,10 +40,10 @@ def task(cfg: DictConfig) -> float | None:
     try:
         check_strategy(cfg)
         metrics = run(cfg, output_dir(), overrides(), thread_count(cfg))
-    except (ConfigError, CheckpointError, NonFiniteLossError) as error:
+    except (ConfigError, CheckpointError, NonFiniteLossError, OutputError) as error:
         if sweeping():
             raise
-        if not isinstance(error, NonFiniteLossError):
+        if isinstance(error, ConfigError | CheckpointError):
             discard_run_folder(output_dir(), HydraConfig.get().job.name)
         print(f"Error: {one_message(error)}", file=sys.stderr)
         sys.exit(1)

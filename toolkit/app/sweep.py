@@ -23,7 +23,7 @@ from hydra.core.utils import JobReturn, JobStatus
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from ..config.root import check_optimized_metric
+from ..config.root import check_optimized_metric, without_resume
 from ..errors import ConfigError, one_message
 from ..files import atomic_file
 
@@ -38,9 +38,9 @@ def job_row(folder: Path) -> dict[str, Any]:
     status_file, metrics_file = folder / "job_status.json", folder / "metrics.json"
     status = json.loads(status_file.read_text()) if status_file.is_file() else {"status": "running"}
     metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
-    row = {"job": int(folder.name), "status": status["status"], "overrides": " ".join(overrides)}
+    row = {"job": int(folder.name), "status": status["status"], "overrides": " ".join(without_resume(overrides))}
     row.update({name: metrics.get(name, "") for name in METRICS})
-    row["wall_time_s"] = round(status.get("wall_time_s", metrics.get("wall_time_s", math.nan)), 2)
+    row["wall_time_s"] = round(metrics.get("wall_time_s", status.get("wall_time_s", math.nan)), 2)
     row["error"] = status.get("error", "")
     return row
 

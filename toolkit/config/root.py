@@ -10,6 +10,7 @@ arguments are checked against their constructors before training (`toolkit.confi
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -45,6 +46,7 @@ class TrainConfig:
     seed: int = 0
     mode: Mode = Mode.train
     ckpt_path: str | None = None
+    resume: bool = False
     export: str | None = None
     threads: int | None = None
     tags: list[str] = field(default_factory=list)
@@ -72,3 +74,12 @@ val_acc, val_loss, train_acc, train_loss, test_acc, test_loss (did you mean 'val
             f"optimized_metric={name}: no run reports it; choose one of {', '.join(RUN_METRICS)}"
             + (f" (did you mean {close[0]!r}?)" if close else "")
         )
+
+
+def without_resume(overrides: Sequence[str]) -> list[str]:
+    """The overrides that say what a run is, without `resume=` (which says only how it is run).
+
+    >>> without_resume(['norm=gn', 'resume=True'])
+    ['norm=gn']
+    """
+    return [override for override in overrides if not override.lstrip("+~").startswith("resume=")]

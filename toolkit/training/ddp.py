@@ -37,6 +37,8 @@ def mute_lightning_internals() -> None:
     process: the strategy calls it there)."""
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     warnings.filterwarnings("ignore", ".*LeafSpec.*")
+    # A run folder is new, or an earlier run continued on purpose (resume=true), so its checkpoints are expected.
+    warnings.filterwarnings("ignore", "Checkpoint directory .* exists and is not empty")
 
 
 class AnyDeviceDDPStrategy(DDPStrategy):

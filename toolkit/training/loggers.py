@@ -20,8 +20,12 @@ from ..config.targets import build_target
 
 
 class ContinuingWriter(ExperimentWriter):
-    """Lightning's CSV writer, which keeps the columns of the metrics.csv it appends to: at its
+    """Lightning's CSV writer, which continues the metrics.csv it finds instead of deleting it (a run
+    folder is new, or an earlier run continued with resume=true), and keeps its columns: at its
     first save in a process, it reads the columns the file has (once, not at every save)."""
+
+    def _check_log_dir_exists(self) -> None:
+        pass  # Lightning's deletes an existing metrics.csv
 
     def __init__(self, log_dir: str) -> None:
         super().__init__(log_dir)

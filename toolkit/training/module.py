@@ -2,8 +2,9 @@
 
 The network is kept as `self.net`, so a checkpoint's state dict holds `net.*` keys; the checkpoint
 says so (`network_prefix`), and `load_checkpoint` strips them to load the bare network. Only
-tensors go into checkpoints: configs and modules are never saved as hyperparameters, so
-checkpoints load with `weights_only=True`.
+tensors and plain values go into checkpoints: modules are never saved as hyperparameters, and the
+run's resolved config is recorded as plain dicts and lists (`toolkit_config`, which a resume checks
+against), so checkpoints load with `weights_only=True`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from torch import nn
 from torchmetrics.classification import MulticlassAccuracy
 
 from ..checkpoint.state_dict import NETWORK_PREFIX_KEY
+from .resume import CONFIG_KEY
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
 SchedulerFactory = Callable[[torch.optim.Optimizer], Any] | None
@@ -45,9 +47,10 @@ class Classifier(L.LightningModule):
         scheduler: SchedulerFactory = None,
         check_every: int = 50,
         channels_last: bool = False,
+        config: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
-        self.net = net
+        self.net, self.config = net, config
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
         self.check_every, self.channels_last = check_every, channels_last
@@ -62,6 +65,8 @@ class Classifier(L.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # load_checkpoint strips this prefix, so the bare network loads from a training checkpoint.
         checkpoint[NETWORK_PREFIX_KEY] = "net."
+        if self.config is not None:  # plain values only, so the checkpoint still loads with weights_only=True
+            checkpoint[CONFIG_KEY] = self.config
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)

@@ -20,11 +20,12 @@ from ..checkpoint import CheckpointError, CheckpointMismatchError, load_checkpoi
 from ..config.bridge import build_model, initialize_model, optimizer_factories, short_name
 from ..config.root import Mode, TrainConfig, check_optimized_metric
 from ..config.targets import build_target, check_target, check_targets
-from ..errors import ConfigError
-from ..files import atomic_file
+from ..errors import ConfigError, OutputError
+from ..files import atomic_file, existing_parent
 from .loggers import log_hyperparameters, tracking_facts
 from .module import Classifier, NonFiniteLossError
 from .outputs import plot_curves, summary_line, write_init_report, write_metrics
+from .resume import CONFIG_KEY, changed_settings, check_resume, check_training_state, finished_run, last_checkpoint
 from .trainer import make_trainer, score_test_split, tidy_logging
 
 log = logging.getLogger("toolkit.training")
@@ -57,7 +58,7 @@ def check_export_path(path: Path) -> None:
         raise ConfigError(f"export={path}: the file name must end in .safetensors")
     if path.is_dir():
         raise ConfigError(f"export={path} is a directory")
-    existing = next(parent for parent in [path.parent.absolute(), *path.parent.absolute().parents] if parent.exists())
+    existing = existing_parent(path.parent.absolute())
     try:
         with tempfile.TemporaryFile(dir=existing):
             pass
@@ -66,32 +67,18 @@ def check_export_path(path: Path) -> None:
 
 
 def load_weights(net: torch.nn.Module, ckpt_path: str) -> Any:
-    """Load a checkpoint's weights strictly and return it; one of another model stops the run naming the file."""
+    """Load a checkpoint's weights strictly and return it; one of another model, or with weights that
+    are NaN or infinite, stops the run naming the file."""
     try:
-        return load_checkpoint(net, ckpt_path, strict=True, logger="silent")
+        checkpoint = load_checkpoint(net, ckpt_path, strict=True, logger="silent")
     except CheckpointMismatchError as error:
         raise ConfigError(f"ckpt_path={ckpt_path} does not belong to this model: {error}") from error
     except CheckpointError as error:
         raise ConfigError(f"ckpt_path={ckpt_path}: {error}") from error
-
-
-def completed_epochs(checkpoint: Any) -> int:
-    """How many epochs a Lightning checkpoint had finished when it was saved."""
-    try:
-        return int(checkpoint["loops"]["fit_loop"]["epoch_progress"]["current"]["processed"])
-    except (KeyError, TypeError):
-        return int(checkpoint.get("epoch", -1)) + 1
-
-
-def check_resume(cfg: TrainConfig, checkpoint: Any) -> None:
-    """Stop when a resumed run has nothing left to train."""
-    max_epochs = cfg.trainer.get("max_epochs")
-    done = completed_epochs(checkpoint)
-    if isinstance(max_epochs, int) and max_epochs >= 0 and done >= max_epochs:
-        raise ConfigError(
-            f"ckpt_path={cfg.ckpt_path} has already trained {done} epochs and trainer.max_epochs={max_epochs}: "
-            f"nothing is left to train; raise trainer.max_epochs (e.g. trainer.max_epochs={done + max(1, max_epochs)})"
-        )
+    for name, tensor in net.state_dict().items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise ConfigError(f"ckpt_path={ckpt_path} holds weights that are not finite (NaN or infinite) in {name}")
+    return checkpoint
 
 
 def described(node: Any, group: str) -> str:
@@ -174,6 +161,15 @@ def check_forward(net: torch.nn.Module, images: torch.Tensor, num_classes: int |
     return int(logits.shape[-1])
 
 
+def warn_of_other_data(ckpt_path: str, checkpoint: Any, config: dict[str, Any]) -> None:
+    """Warn when `mode=eval` scores a checkpoint on data other than the data it was trained on."""
+    recorded = checkpoint.get(CONFIG_KEY) if isinstance(checkpoint, dict) else None
+    if isinstance(recorded, dict):
+        changed = [key for key in changed_settings(recorded, config) if key.startswith("data")]
+        if changed:
+            log.warning("mode=eval: ckpt_path=%s was trained on other data (now %s)", ckpt_path, ", ".join(changed))
+
+
 def final_metrics(trainer: L.Trainer) -> dict[str, Any]:
     metrics: dict[str, Any] = {name: float(value) for name, value in trainer.callback_metrics.items()}
     if "epochs" in metrics:
@@ -239,6 +235,12 @@ def run(
     start = time.perf_counter()
     folder = Path.cwd() if folder is None else Path(folder)
     cfg.paths.output_dir = str(folder)
+    if cfg.resume:
+        finished = finished_run(folder, overrides)
+        if finished is not None:
+            print(f"already finished: {summary_line(finished, folder)}")
+            return finished
+        cfg.ckpt_path = cfg.ckpt_path or last_checkpoint(folder)
     check_choices(cfg)
     tidy_logging()
     threads = cfg.threads if threads is None else threads
@@ -248,6 +250,7 @@ def run(
 
 def train_and_test(cfg: TrainConfig, folder: Path, overrides: Sequence[str], start: float) -> dict[str, Any]:
     L.seed_everything(cfg.seed, workers=True, verbose=False)
+    config = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
     datamodule = build_datamodule(cfg)
     images = first_images(datamodule, cfg)
     num_classes = getattr(datamodule, "num_classes", None)
@@ -255,16 +258,18 @@ def train_and_test(cfg: TrainConfig, folder: Path, overrides: Sequence[str], sta
     note = f"weights then restored from ckpt_path={cfg.ckpt_path}" if cfg.ckpt_path else ""
     write_init_report(folder / "init_report.txt", initialize_model(net, cfg), note)
     num_classes = check_forward(net, images, num_classes, cfg)
+    optimizer, scheduler = optimizer_factories(cfg)
+    check_optimization(optimizer, scheduler, cfg)
     if cfg.ckpt_path:
         checkpoint = load_weights(net, cfg.ckpt_path)
         if cfg.mode == Mode.train:
-            check_resume(cfg, checkpoint)
-    optimizer, scheduler = optimizer_factories(cfg)
-    check_optimization(optimizer, scheduler, cfg)
+            check_resume(cfg.ckpt_path, checkpoint, config)
+            check_training_state(cfg.ckpt_path, checkpoint, net, optimizer, scheduler is not None)
+        else:
+            warn_of_other_data(cfg.ckpt_path, checkpoint, config)
     speed_up(net, cfg)
-    module = Classifier(net, num_classes, optimizer, scheduler, channels_last=cfg.channels_last)
+    module = Classifier(net, num_classes, optimizer, scheduler, channels_last=cfg.channels_last, config=config)
     trainer = make_trainer(cfg, folder)
-    config = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
     log_hyperparameters(trainer.loggers, config)
     if cfg.mode == Mode.eval:
         trainer.validate(module, datamodule=datamodule, verbose=False)
@@ -272,10 +277,10 @@ def train_and_test(cfg: TrainConfig, folder: Path, overrides: Sequence[str], sta
     else:
         try:
             trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
-        except NonFiniteLossError as error:
+        except (NonFiniteLossError, OutputError) as error:  # a NaN loss, or a checkpoint that a full disk refused
             last = folder / "checkpoints" / "last.ckpt"
             kept = f"the last good checkpoint is {last}" if last.is_file() else "no checkpoint was written yet"
-            raise NonFiniteLossError(f"training stopped: {error}; {kept}") from error
+            raise type(error)(f"training stopped: {error}; {kept}") from error
         tested_with = best_checkpoint(trainer)
     metrics = final_metrics(trainer)
     if trainer.global_rank > 0:  # a rank with a process of its own (trainer.strategy=ddp, several nodes):

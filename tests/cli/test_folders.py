@@ -1,0 +1,105 @@
+"""Run and sweep folders: nothing of the user's is removed or written over, a run is never mixed into an
+earlier one, and an earlier run or sweep is continued with resume=true."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from toolkit.app.folders import lock_sweep_folder
+from toolkit.errors import ConfigError
+
+from .conftest import summary_rows
+
+QUICK = ("trainer.max_epochs=1", "sched=none")
+
+
+def tree(folder):
+    """Every path under `folder` with its content (None for a folder)."""
+    return {str(path.relative_to(folder)): None if path.is_dir() else path.read_bytes() for path in folder.rglob("*")}
+
+
+def test_a_failed_start_in_a_folder_of_the_users_removes_only_what_the_run_created(launch, tmp_path):
+    folder = tmp_path / "mine"
+    (folder / "notes").mkdir(parents=True)
+    (folder / "notes" / "2025.txt").write_text("results")
+    (folder / "plan.md").write_text("ideas")
+    before = tree(folder)
+    failed = launch("seed=-1", f"hydra.run.dir={folder}")
+    assert failed.returncode == 1 and failed.stderr.startswith("Error: seed=-1")
+    assert tree(folder) == before  # its .hydra/ and train.log went; the folder and the user's files stay
+
+
+def test_the_working_folder_as_run_folder_keeps_its_files(launch, tmp_path):
+    (tmp_path / "experiment-notes.txt").write_text("notes")
+    failed = launch("seed=-1", "hydra.run.dir=.")
+    assert failed.returncode == 1
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["experiment-notes.txt"]
+
+
+def test_a_folder_with_files_a_run_writes_is_refused_untouched(launch, tmp_path):
+    folder = tmp_path / "mine"
+    (folder / "logs" / "2025").mkdir(parents=True)
+    (folder / "logs" / "2025" / "results.csv").write_text("a,b\n")
+    (folder / "init_report.txt").write_text("my own report")
+    before = tree(folder)
+    refused = launch(*QUICK, f"hydra.run.dir={folder}")
+    assert refused.returncode == 1
+    assert refused.stderr == (
+        f"Error: hydra.run.dir={folder} holds init_report.txt, logs/ of its own, which this run writes: "
+        "give it an empty or new folder\n"
+    )
+    assert tree(folder) == before
+
+
+def test_a_folder_holding_a_run_is_refused_or_resumed_never_mixed(train, tmp_path):
+    first = train("trainer.max_epochs=2", "sched=none")
+    before = tree(first.folder)
+    again = train("trainer.max_epochs=1", "sched=none", "seed=1", check=False)
+    assert again.process.returncode == 1
+    assert again.process.stderr.startswith(f"Error: hydra.run.dir={first.folder} already holds a run (")
+    assert "continue it with resume=true, or give this run a folder of its own" in again.process.stderr
+    assert tree(first.folder) == before  # not even .hydra/ was written again
+
+    resumed = train("trainer.max_epochs=3", "sched=none", "resume=true")
+    with (first.folder / "logs" / "metrics.csv").open() as file:
+        epochs = [row["epochs"] for row in csv.DictReader(file) if row["epochs"]]
+    assert epochs == ["1.0", "2.0", "3.0"]  # epoch 3 was added to the same run
+    assert resumed.metrics["epochs"] == 3 and len(list((first.folder / "checkpoints").glob("best-*"))) == 1
+
+    finished = train("trainer.max_epochs=3", "sched=none", "resume=true")
+    assert finished.process.stdout.startswith("already finished: val_acc=")
+    assert finished.metrics == resumed.metrics
+
+
+def test_resume_needs_a_run_to_continue(train):
+    nothing = train(*QUICK, "resume=true", check=False)
+    assert nothing.process.returncode == 1
+    assert f"resume=true: hydra.run.dir={nothing.folder} holds no run to continue" in nothing.process.stderr
+
+
+def test_a_sweep_folder_is_refused_resumed_and_locked(sweep):
+    result, folder = sweep(*QUICK, "norm=bn,gn")
+    assert result.returncode == 0, result.output[-3000:]
+    metrics = [json.loads((folder / str(job) / "metrics.json").read_text()) for job in (0, 1)]
+
+    again, _ = sweep(*QUICK, "norm=bn,gn")
+    assert again.returncode == 1
+    assert again.stderr.startswith(f"Error: hydra.sweep.dir={folder} already holds a sweep (multirun.yaml; summary.csv")
+
+    resumed, _ = sweep(*QUICK, "norm=bn,gn", "resume=true")
+    assert resumed.returncode == 0 and resumed.stdout.count("already finished: ") == 2
+    assert [json.loads((folder / str(job) / "metrics.json").read_text()) for job in (0, 1)] == metrics
+    expected = [f"{' '.join(QUICK)} norm={norm}" for norm in ("bn", "gn")]
+    assert [row["overrides"] for row in summary_rows(folder)] == expected
+
+    held = lock_sweep_folder(folder)  # a sweep running in the folder
+    try:
+        with pytest.raises(ConfigError, match="another sweep is running in this folder"):
+            lock_sweep_folder(folder)
+        busy, _ = sweep(*QUICK, "norm=bn,gn", "resume=true")
+        assert busy.returncode == 1 and "another sweep is running in this folder" in busy.stderr
+    finally:
+        held.close()
