@@ -77,3 +77,14 @@ class CountBatches(L.Callback):
 
     def on_test_batch_end(self, *args: object) -> None:
         CountBatches.seen["test"] += 1
+
+
+class BadLabels(Blobs):
+    """Blobs whose labels go wrong: `label` in place of the real ones, from training sample `start` on
+    (0: the first samples too) or in the val split only (`split=1`), or every label as `dtype`."""
+
+    def __init__(self, label: int = 0, start: int = 0, split: int = 0, dtype: str = "int64") -> None:
+        super().__init__()
+        images, labels = self.splits[0].dataset.tensors
+        labels[self.splits[split].indices[start:]] = label
+        self.splits[0].dataset.tensors = (images, labels.to(getattr(torch, dtype)))

@@ -81,3 +81,25 @@ def test_data_cifar10_trains(compose_config, tmp_path):
     overrides = ["data=cifar10", f"paths.data_root={tmp_path / 'data'}", "data.num_workers=0", "data.batch_size=32"]
     result = run(compose_config(*overrides, "trainer.max_epochs=2", "model.widths=[8,16]"), tmp_path / "run")
     assert result["num_classes"] == 10 and result["config"]["data"]["classes"] == 10 and "test_acc" in result
+
+
+def good_batch(per_file: int = 20) -> tuple[np.ndarray, list[int]]:
+    return np.zeros((per_file, 3072), dtype=np.uint8), [index % 10 for index in range(per_file)]
+
+
+@pytest.mark.parametrize(
+    ("images", "labels", "message"),
+    [
+        (good_batch()[0], good_batch()[1][:-1], r"holds 20 images and 19 labels"),  # every later label shifted
+        (np.zeros((20, 3000), dtype=np.uint8), good_batch()[1], r"holds an array of uint8, shape \(20, 3000\), not"),
+        (np.zeros((20, 3072), dtype=np.float32), good_batch()[1], r"holds an array of float32, shape \(20, 3072\)"),
+        (np.full((20, 3072), 300, dtype=np.int16), good_batch()[1], r"holds an array of int16"),
+        (good_batch()[0], [10] * 20, r"holds the label 10; CIFAR-10 has 0 to 9"),
+    ],
+)
+def test_a_batch_file_that_does_not_match_is_named(tmp_path, images, labels, message):
+    tiny_cifar(tmp_path)
+    broken = tmp_path / "cifar-10-batches-py" / "data_batch_2"
+    write_batch(broken, images, labels, b"labels")
+    with pytest.raises(ConfigError, match=rf"the CIFAR file {broken} {message}"):
+        CIFARData(str(tmp_path))

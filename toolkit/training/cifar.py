@@ -60,12 +60,33 @@ def read_batch(path: Path) -> dict[bytes, Any]:
         raise ConfigError(f"cannot read the CIFAR file {path}: {error}") from error
 
 
-def read_split(folder: Path, names: list[str], label_key: bytes) -> tuple[torch.Tensor, torch.Tensor]:
+def checked_batch(path: Path, label_key: bytes, classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """The images (N x 3072, uint8) and labels of one CIFAR file, once they are what CIFAR holds: a uint8
+    array of N rows of 3072 values, and N labels from 0 to `classes - 1`; otherwise a ConfigError naming
+    the file (data read another way would be taken apart wrongly without a word)."""
+    batch = read_batch(path)
+    if not isinstance(batch, dict) or b"data" not in batch or label_key not in batch:
+        keys = sorted(batch) if isinstance(batch, dict) else type(batch).__name__
+        raise ConfigError(f"the CIFAR file {path} holds no {b'data'!r} and {label_key!r} (it holds {keys})")
+    images, labels = batch[b"data"], np.asarray(batch[label_key])
+    if not isinstance(images, np.ndarray) or images.dtype != np.uint8 or images.ndim != 2 or images.shape[1] != 3072:
+        array = isinstance(images, np.ndarray)
+        described = f"an array of {images.dtype}, shape {images.shape}" if array else type(images).__name__
+        raise ConfigError(f"the CIFAR file {path} holds {described}, not a uint8 array of N x 3072 images")
+    if labels.shape != (len(images),) or not np.issubdtype(labels.dtype, np.integer):
+        raise ConfigError(f"the CIFAR file {path} holds {len(images)} images and {labels.size} labels ({labels.dtype})")
+    outside = labels[(labels < 0) | (labels >= classes)]
+    if outside.size:
+        raise ConfigError(f"the CIFAR file {path} holds the label {outside[0]}; CIFAR-{classes} has 0 to {classes - 1}")
+    return images, labels
+
+
+def read_split(folder: Path, names: list[str], label_key: bytes, classes: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The images (N, 3, 32, 32, uint8) and labels of the named files of `folder`, in order."""
-    batches = [read_batch(folder / name) for name in names]
-    images = np.concatenate([np.asarray(batch[b"data"], dtype=np.uint8) for batch in batches])
-    labels = [label for batch in batches for label in batch[label_key]]
-    return torch.from_numpy(images).view(-1, 3, 32, 32), torch.tensor(labels, dtype=torch.long)
+    batches = [checked_batch(folder / name, label_key, classes) for name in names]
+    images = np.concatenate([images for images, _ in batches])
+    labels = np.concatenate([labels for _, labels in batches])
+    return torch.from_numpy(images).view(-1, 3, 32, 32), torch.from_numpy(labels.astype(np.int64))
 
 
 class CIFARImages(Dataset):
@@ -109,13 +130,13 @@ class CIFARData(ClassificationData):
         folder = self.root / folder_name
         if not folder.is_dir():
             raise ConfigError(f"data.root={str(self.root)!r}: no {folder_name}/ in it (torchvision's python layout)")
-        images, labels = read_split(folder, train_names, label_key)
+        images, labels = read_split(folder, train_names, label_key, self.num_classes)
         order = seeded_order(len(labels), self.seed)
         val_size = part_size(len(order), self.val_fraction)
         if val_size >= len(order):
             raise ConfigError(f"data.val_fraction={self.val_fraction} leaves no training image of the {len(order)}")
         train, val = order[val_size:], order[:val_size]
-        test_images, test_labels = read_split(folder, [test_name], label_key)
+        test_images, test_labels = read_split(folder, [test_name], label_key, self.num_classes)
         return (
             CIFARImages(images[train], labels[train], self.num_classes, self.augment),
             CIFARImages(images[val], labels[val], self.num_classes, augment=False),

@@ -19,6 +19,7 @@ from torch import nn
 from torchmetrics.classification import MulticlassAccuracy
 
 from ..checkpoint.state_dict import NETWORK_PREFIX_KEY
+from ..errors import ConfigError
 from .resume import CONFIG_KEY
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
@@ -29,14 +30,54 @@ class NonFiniteLossError(RuntimeError):
     """The training loss became NaN or infinite."""
 
 
+class LabelError(ConfigError):
+    """A batch holds labels that are not class indices of the data set (of another dtype, or out of range)."""
+
+
+STAGES = ("train", "val", "test")
+
+
+def check_labels(labels: torch.Tensor, num_classes: int, data_name: str, where: str) -> None:
+    """Raise LabelError unless `labels` are int64 class indices from 0 to `num_classes - 1` (reads them back).
+
+    >>> check_labels(torch.tensor([0, -100]), 10, 'data=Mine', 'the first training samples')
+    Traceback (most recent call last):
+    toolkit.training.module.LabelError: data=Mine gives the label -100 in the first training samples: labels must \
+be class indices from 0 to 9 (10 classes); cross_entropy would skip -100 and fail on others
+    """
+    check_label_dtype(labels, data_name)
+    bad = labels[(labels < 0) | (labels >= num_classes)]
+    if bad.numel():
+        raise LabelError(label_message(int(bad[0]), num_classes, data_name, where))
+
+
+def check_label_dtype(labels: torch.Tensor, data_name: str) -> None:
+    """Raise LabelError unless `labels` are int64 (a host-side check: no sync)."""
+    if labels.dtype != torch.long:
+        raise LabelError(
+            f"{data_name} gives labels of dtype {labels.dtype}: labels must be class indices of dtype torch.int64 "
+            "(torch.long)"
+        )
+
+
+def label_message(label: int, num_classes: int, data_name: str, where: str) -> str:
+    return (
+        f"{data_name} gives the label {label} in {where}: labels must be class indices from 0 to {num_classes - 1} "
+        f"({num_classes} classes); cross_entropy would skip -100 and fail on others"
+    )
+
+
 class Classifier(L.LightningModule):
     """Cross-entropy classification with accuracy metrics, the optimizer and the LR schedule from config.
 
     A training step never makes the host wait for the device: a non-finite loss is recorded on
     the device (its step, epoch and value) and looked at every `check_every` steps and at the
     last batch of each epoch, before validation and checkpoints; the metrics stay on the device
-    (their argument checks, which would read values back, are off). With `channels_last`, the
-    images of each batch are put in channels-last memory format.
+    (their argument checks, which would read values back, are off). Labels outside
+    0..num_classes-1 are recorded the same way (and clamped meanwhile, so that the loss neither
+    skips nor fails on them) and stop the run as a `LabelError` naming `data_name`; labels of
+    another dtype than int64 stop it at once. With `channels_last`, the images of each batch are
+    put in channels-last memory format.
     """
 
     def __init__(
@@ -48,9 +89,11 @@ class Classifier(L.LightningModule):
         check_every: int = 50,
         channels_last: bool = False,
         config: dict[str, Any] | None = None,
+        data_name: str = "the data",
     ) -> None:
         super().__init__()
         self.net, self.config = net, config
+        self.num_classes, self.data_name = num_classes, data_name
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
         self.check_every, self.channels_last = check_every, channels_last
@@ -61,6 +104,8 @@ class Classifier(L.LightningModule):
         self.register_buffer("position", torch.zeros(2, dtype=torch.long), persistent=False)
         self.register_buffer("non_finite_at", torch.full((2,), -1, dtype=torch.long), persistent=False)
         self.register_buffer("non_finite_loss", torch.zeros(()), persistent=False)
+        # The first label out of range: the step and epoch, the stage (index in STAGES) and the label (-1 step: none).
+        self.register_buffer("bad_label", torch.tensor([-1, 0, 0, 0]), persistent=False)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # load_checkpoint strips this prefix, so the bare network loads from a training checkpoint.
@@ -76,6 +121,7 @@ class Classifier(L.LightningModule):
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_index: int) -> torch.Tensor:
         images, labels = batch
+        labels = self.recorded_labels(labels, "train")
         logits = self.net(self.formatted(images))
         loss = F.cross_entropy(logits, labels)
         self.record_non_finite(loss.detach())
@@ -93,14 +139,29 @@ class Classifier(L.LightningModule):
         self.non_finite_at.copy_(torch.where(first, self.position, self.non_finite_at))
         self.non_finite_loss.copy_(torch.where(first, loss.float(), self.non_finite_loss))
 
+    def recorded_labels(self, labels: torch.Tensor, stage: str) -> torch.Tensor:
+        """`labels` clamped to the classes, the first one out of range recorded on the device (no host sync)."""
+        check_label_dtype(labels, self.data_name)
+        bad = (labels < 0) | (labels >= self.num_classes)
+        first = bad.any() & (self.bad_label[0] < 0)
+        step = self.position + self.position.new_tensor([1, 0])  # this step, counted from 1 as record_non_finite does
+        stage_index = self.position.new_tensor([STAGES.index(stage)])
+        found = torch.cat([step, stage_index, labels[bad.int().argmax()][None]])
+        self.bad_label.copy_(torch.where(first, found, self.bad_label))
+        return labels.clamp(0, self.num_classes - 1)
+
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_index: int) -> None:
         last = batch_index + 1 >= self.trainer.num_training_batches
         if last or (self.global_step % self.check_every == 0):
             self.raise_if_non_finite()
 
     def raise_if_non_finite(self) -> None:
-        """Raise NonFiniteLossError naming the step if a training loss was not finite (reads the flag back)."""
-        step, epoch = self.non_finite_at.tolist()
+        """Raise NonFiniteLossError naming the step if a training loss was not finite, or LabelError if a label
+        was out of range (reads both flags back at once)."""
+        step, epoch, label_step, label_epoch, stage, label = torch.cat([self.non_finite_at, self.bad_label]).tolist()
+        if label_step >= 0:
+            where = f"a {STAGES[stage]} batch" + (f" (step {label_step}, epoch {label_epoch})" if stage == 0 else "")
+            raise LabelError(label_message(label, self.num_classes, self.data_name, where))
         if step >= 0:
             loss = self.non_finite_loss.item()
             raise NonFiniteLossError(f"the training loss became {loss} at step {step} (epoch {epoch})")
@@ -113,11 +174,13 @@ class Classifier(L.LightningModule):
 
     def evaluation_step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> None:
         images, labels = batch
+        labels = self.recorded_labels(labels, stage)
         logits = self.net(self.formatted(images))
         getattr(self, f"{stage}_acc").update(logits, labels)
         self.log(f"{stage}_loss", F.cross_entropy(logits, labels), prog_bar=True, sync_dist=True)
 
     def evaluation_epoch_end(self, stage: str) -> None:
+        self.raise_if_non_finite()
         accuracy = getattr(self, f"{stage}_acc")
         self.log(f"{stage}_acc", accuracy.compute(), prog_bar=True, sync_dist=True)
         accuracy.reset()

@@ -14,7 +14,7 @@ from typing import Any
 import lightning as L
 import torch
 from omegaconf import OmegaConf
-from torch.utils.data import IterableDataset
+from torch.utils.data import IterableDataset, default_collate
 
 from ..checkpoint import CheckpointError, CheckpointMismatchError, load_checkpoint
 from ..config.bridge import build_model, initialize_model, optimizer_factories, short_name
@@ -23,7 +23,7 @@ from ..config.targets import build_target, check_target, check_targets
 from ..errors import ConfigError, OutputError
 from ..files import atomic_file, existing_parent
 from .loggers import log_hyperparameters, tracking_facts
-from .module import Classifier, NonFiniteLossError
+from .module import Classifier, NonFiniteLossError, check_labels
 from .outputs import plot_curves, summary_line, write_init_report, write_metrics
 from .resume import CONFIG_KEY, changed_settings, check_resume, check_training_state, finished_run, last_checkpoint
 from .trainer import make_trainer, score_test_split, tidy_logging
@@ -122,22 +122,23 @@ def build_datamodule(cfg: TrainConfig) -> L.LightningDataModule:
     return datamodule
 
 
-def first_images(datamodule: L.LightningDataModule, cfg: TrainConfig) -> torch.Tensor:
-    """Two training images: they tell the model's input channels and test its output. Read from the
-    loader's data set when it can be indexed (no worker processes are started for them), else from
-    the first batch; under a forked random state, so the model's initial weights depend on the seed
-    alone."""
+def first_samples(datamodule: L.LightningDataModule, cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two training images and their labels: they tell the model's input channels and test its output,
+    and the labels are checked. Read from the loader's data set when it can be indexed (no worker
+    processes are started for them), else from the first batch; under a forked random state, so the
+    model's initial weights depend on the seed alone."""
     loader = datamodule.train_dataloader()
     dataset = getattr(loader, "dataset", None)
     with torch.random.fork_rng():
         if isinstance(dataset, Sized) and not isinstance(dataset, IterableDataset):
-            images = [dataset[index][0] for index in range(min(2, len(dataset)))]
-            batch = torch.stack(images) if images else None
+            samples = [dataset[index] for index in range(min(2, len(dataset)))]
+            batch = default_collate(samples) if samples else None
         else:
-            batch = next(iter(loader), (None,))[0]
+            batch = next(iter(loader), None)
     if batch is None:
         raise ConfigError(f"data={short_name(cfg.data)} has no training batch")
-    return batch[:2]
+    images, labels = batch[0], batch[1]
+    return images[:2], torch.as_tensor(labels)[:2]
 
 
 def check_forward(net: torch.nn.Module, images: torch.Tensor, num_classes: int | None, cfg: TrainConfig) -> int:
@@ -252,12 +253,14 @@ def train_and_test(cfg: TrainConfig, folder: Path, overrides: Sequence[str], sta
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     config = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
     datamodule = build_datamodule(cfg)
-    images = first_images(datamodule, cfg)
+    images, labels = first_samples(datamodule, cfg)
     num_classes = getattr(datamodule, "num_classes", None)
     net = build_model(cfg, num_classes, int(images.shape[1]))
     note = f"weights then restored from ckpt_path={cfg.ckpt_path}" if cfg.ckpt_path else ""
     write_init_report(folder / "init_report.txt", initialize_model(net, cfg), note)
     num_classes = check_forward(net, images, num_classes, cfg)
+    data_name = f"data={short_name(cfg.data)}"
+    check_labels(labels, num_classes, data_name, "its first training samples")
     optimizer, scheduler = optimizer_factories(cfg)
     check_optimization(optimizer, scheduler, cfg)
     if cfg.ckpt_path:
@@ -268,7 +271,9 @@ def train_and_test(cfg: TrainConfig, folder: Path, overrides: Sequence[str], sta
         else:
             warn_of_other_data(cfg.ckpt_path, checkpoint, config)
     speed_up(net, cfg)
-    module = Classifier(net, num_classes, optimizer, scheduler, channels_last=cfg.channels_last, config=config)
+    module = Classifier(
+        net, num_classes, optimizer, scheduler, channels_last=cfg.channels_last, config=config, data_name=data_name
+    )
     trainer = make_trainer(cfg, folder)
     log_hyperparameters(trainer.loggers, config)
     if cfg.mode == Mode.eval:
