@@ -1,4 +1,5 @@
 import os
+import zlib
 
 import pytest
 import torch
@@ -84,6 +85,47 @@ def test_an_unreadable_image_is_named_when_met_or_skipped_with_a_warning(tmp_pat
         image, label = skipping.dataset[broken]  # the next readable image, its label with it
     assert image.shape == (3, 8, 8)
     assert torch.equal(image, skipping.dataset[broken + 1][0]) and label == skipping.dataset[broken + 1][1]
+
+
+def test_only_regular_files_are_read_and_a_symlink_loop_is_named(tmp_path):
+    write_images(tmp_path, {"cat": 3, "dog": 3})
+    os.mkfifo(tmp_path / "cat" / "x.png")  # opening it would wait for a writer for ever
+    data = FolderData(root=str(tmp_path), size=8, val_fraction=0.2, test_fraction=0.2)
+    assert sorted(os.path.basename(path) for path, _ in data.dataset.files) == [
+        "0.png",
+        "0.png",
+        "1.png",
+        "1.png",
+        "2.png",
+        "2.png",
+    ]
+    assert len([data.dataset[index] for index in range(len(data.dataset))]) == 6
+    os.symlink(tmp_path / "dog" / "loop.png", tmp_path / "dog" / "loop.png")
+    with pytest.raises(
+        ConfigError, match=r"data\.root: cannot read '.*dog/loop\.png': Too many levels of symbolic links"
+    ):
+        FolderData(root=str(tmp_path), size=8)
+
+
+def png_claiming(path, width: int, height: int) -> None:
+    """A small PNG whose header claims `width` x `height` pixels, as a decompression bomb's does."""
+    Image.new("L", (8, 8)).save(path)
+    data = bytearray(path.read_bytes())
+    data[16:24] = width.to_bytes(4, "big") + height.to_bytes(4, "big")
+    data[29:33] = zlib.crc32(bytes(data[12:29])).to_bytes(4, "big")
+    path.write_bytes(bytes(data))
+
+
+def test_a_decompression_bomb_is_named_in_our_words(tmp_path):
+    write_images(tmp_path, {"cat": 3, "dog": 3})
+    png_claiming(tmp_path / "dog" / "0.png", 30000, 30000)
+    data = FolderData(root=str(tmp_path), size=8)
+    bomb = data.dataset.files.index((str(tmp_path / "dog" / "0.png"), 1))
+    limit = f"{Image.MAX_IMAGE_PIXELS * 2:,}"
+    with pytest.raises(
+        ConfigError, match=rf"cannot read the image '.*dog/0\.png': it has more pixels than Pillow decodes \({limit}\)"
+    ):
+        data.dataset[bomb]
 
 
 def test_loader_settings(tmp_path):

@@ -52,7 +52,7 @@ def task(cfg: DictConfig) -> float | None:
 
 def optimized_value(metrics: dict[str, Any], name: str) -> float | None:
     """`metrics[name]`, what a sweeper such as Optuna's optimizes; None for a run that reported none, as
-    when no validation ran (`trainer.limit_val_batches=0`, `trainer.max_epochs=0`), with a warning in a sweep."""
+    when no validation ran (`trainer.limit_val_batches=0`), with a warning in a sweep."""
     if name not in metrics and sweeping():
         log.warning("optimized_metric=%s: this run reported none (did validation run?)", name)
     return metrics.get(name)

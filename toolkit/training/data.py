@@ -86,6 +86,7 @@ class ClassificationData(L.LightningDataModule):
         """Train, val and test subsets of `load()`, by the seed."""
         self.dataset = self.load()
         name, total = type(self).__name__, len(self.dataset)
+        check_fits("the number of samples", total, total * INDEX_BYTES, f"the split order of {name}")
         order = seeded_order(total, self.seed).tolist()
         test_size, val_size = part_size(total, self.test_fraction), part_size(total, self.val_fraction)
         if test_size + val_size >= total:
@@ -125,6 +126,36 @@ def available_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+def memory_bytes() -> int:
+    """The machine's physical memory, in bytes (a very large number where it cannot be told)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 2**62
+
+
+def check_fits(key: str, value: Any, nbytes: int, what: str) -> None:
+    """Stop when `what`, which the setting `key=value` makes take `nbytes`, cannot fit in memory.
+
+    >>> check_fits('data.size', 60000, 60000 * 60000 * 3 * 4 * 64, 'a batch of 64 images')
+    Traceback (most recent call last):
+    toolkit.errors.ConfigError: data.size=60000: a batch of 64 images would take 2765 GB, more than this \
+machine's memory (... GB)
+    """
+    memory = memory_bytes()
+    if nbytes > memory:
+        raise ConfigError(
+            f"{key}={value}: {what} would take {nbytes / 1e9:.0f} GB, more than this machine's memory "
+            f"({memory / 1e9:.0f} GB)"
+        )
+
+
+def check_image_memory(size: int, channels: int, batch_size: int) -> None:
+    """Stop when a batch of `batch_size` images of `channels` x `size` x `size` cannot fit in memory."""
+    check_fits("data.size", size, batch_size * channels * size * size * 4, f"a batch of {batch_size} images")
+
+
+INDEX_BYTES = 48  # what one sample's place in the split order takes: its int64, then a Python int in a list
 ZERO_OK = ("num_workers", "seed")  # the settings that may be 0
 
 
@@ -193,9 +224,14 @@ class SyntheticData(ClassificationData):
         **split: Any,
     ) -> None:
         check_data_arguments(num_classes=num_classes, channels=channels, size=size, samples=samples)
+        if num_classes < 2:
+            raise ConfigError(f"data.num_classes={num_classes}: classification needs at least 2 classes")
+        check_fits("data.samples", samples, samples * INDEX_BYTES, "the split order of the samples")
+        check_fits("data.size", size, num_classes * channels * size * size * 4, f"the {num_classes} class patterns")
         self.num_classes, self.channels, self.size = num_classes, channels, size
         self.samples, self.noise = samples, noise
         super().__init__(**split)
+        check_image_memory(size, channels, self.batch_size)
 
     def load(self) -> Dataset:
         return SyntheticImages(self.samples, self.num_classes, self.channels, self.size, self.noise, self.seed)

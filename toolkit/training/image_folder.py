@@ -16,21 +16,41 @@ import torch
 from torch.utils.data import Dataset
 
 from ..errors import ConfigError
-from .data import ClassificationData, check_data_arguments
+from .data import ClassificationData, check_data_arguments, check_image_memory
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 EXPECTED = f"expected root/<class>/<image> with suffixes {sorted(IMAGE_SUFFIXES)}"
+
+
+def listed(folder: Path) -> list[os.DirEntry[str]]:
+    """The entries of `folder`; one that cannot be listed (a symlink loop, no permission) is named."""
+    try:
+        with os.scandir(folder) as entries:
+            return list(entries)
+    except OSError as error:
+        raise ConfigError(f"data.root: cannot list {str(folder)!r}: {error.strerror or error}") from None
+
+
+def is_kind(entry: os.DirEntry[str], kind: str) -> bool:
+    """Whether `entry` is a folder (`kind='dir'`) or a regular file (`'file'`; never a FIFO or a device,
+    which would hang or fail the loader), following symlinks; a link that loops is named."""
+    try:
+        return entry.is_dir() if kind == "dir" else entry.is_file()
+    except OSError as error:
+        raise ConfigError(f"data.root: cannot read {entry.path!r}: {error.strerror or error}") from None
 
 
 def list_images(root: Path) -> tuple[list[str], list[tuple[str, int]]]:
     """The class names (sorted folder names) and every image's path and label, from one listing per folder."""
     if not root.is_dir():
         raise ConfigError(f"data.root={str(root)!r}: no such folder")
-    classes = sorted(entry.name for entry in os.scandir(root) if entry.is_dir() and not entry.name.startswith("."))
+    classes = sorted(entry.name for entry in listed(root) if is_kind(entry, "dir") and not entry.name.startswith("."))
     files, empty = [], []
     for label, name in enumerate(classes):
         found = sorted(
-            entry.path for entry in os.scandir(root / name) if os.path.splitext(entry.name)[1].lower() in IMAGE_SUFFIXES
+            entry.path
+            for entry in listed(root / name)
+            if os.path.splitext(entry.name)[1].lower() in IMAGE_SUFFIXES and is_kind(entry, "file")
         )
         files += [(path, label) for path in found]
         if not found:
@@ -73,6 +93,12 @@ class ImageFolder(Dataset):
         try:
             with Image.open(path) as image:
                 pixels = image.convert(self.mode).resize((self.size, self.size))
+        except Image.DecompressionBombError as error:
+            limit = f"{Image.MAX_IMAGE_PIXELS * 2:,}"
+            raise ConfigError(
+                f"cannot read the image {path!r}: it has more pixels than Pillow decodes ({limit}), which guards "
+                "against decompression bombs; shrink the image, or raise PIL.Image.MAX_IMAGE_PIXELS if you trust it"
+            ) from error
         except (OSError, SyntaxError, UnidentifiedImageError, ValueError) as error:
             raise ConfigError(f"cannot read the image {path!r}: {error}") from error
         tensor = torch.frombuffer(bytearray(pixels.tobytes()), dtype=torch.uint8).float()
@@ -104,6 +130,7 @@ class FolderData(ClassificationData):
         self.root, self.channels, self.size = Path(root).expanduser(), channels, size
         self.skip_unreadable = skip_unreadable
         super().__init__(**split)
+        check_image_memory(size, channels, self.batch_size)
         self.num_classes = len(self.dataset.classes)
 
     def load(self) -> Dataset:

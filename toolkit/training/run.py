@@ -22,6 +22,7 @@ from ..config.root import Mode, TrainConfig, check_optimized_metric
 from ..config.targets import build_target, check_target, check_targets
 from ..errors import ConfigError, OutputError
 from ..files import atomic_file, existing_parent
+from .data import available_cores
 from .loggers import log_hyperparameters, tracking_facts
 from .module import Classifier, NonFiniteLossError, check_labels
 from .outputs import plot_curves, summary_line, write_init_report, write_metrics
@@ -41,8 +42,16 @@ def check_choices(cfg: TrainConfig) -> None:
         raise ConfigError(f"ckpt_path={cfg.ckpt_path}: no such file")
     if not 0 <= cfg.seed < 2**32:  # TrainConfig makes seed and threads integers
         raise ConfigError(f"seed={cfg.seed}: must be an integer from 0 to 2**32 - 1")
-    if cfg.threads is not None and cfg.threads < 1:
-        raise ConfigError(f"threads={cfg.threads}: must be a positive integer (or null for torch's default)")
+    if cfg.threads is not None and not 1 <= cfg.threads <= available_cores():
+        raise ConfigError(
+            f"threads={cfg.threads}: must be a positive integer up to the {available_cores()} cores this process "
+            "may use (or null for torch's default)"
+        )
+    if cfg.mode == Mode.train and cfg.trainer.get("max_epochs") == 0:
+        raise ConfigError(
+            "trainer.max_epochs=0 trains nothing, and the test split would score untrained weights: train at least "
+            "one epoch, or score a checkpoint with mode=eval ckpt_path=..."
+        )
     if cfg.export:
         check_export_path(Path(cfg.export))
     check_optimized_metric(cfg.optimized_metric)
