@@ -37,6 +37,21 @@ class ChildNotFoundError(ValueError, RuntimeError):
     """An init override names no child of the module (MMCV raises RuntimeError)."""
 
 
+def add_note(error: BaseException, note: str) -> None:
+    """Add `note` to `error`, printed under its traceback (Python 3.11's `add_note`; on 3.10 it is kept
+    in `__notes__` only).
+
+    >>> error = RuntimeError('boom')
+    >>> add_note(error, 'model: mypkg.Net() raised it')
+    >>> error.__notes__
+    ['model: mypkg.Net() raised it']
+    """
+    if hasattr(error, "add_note"):
+        error.add_note(note)
+    else:
+        error.__notes__ = [*getattr(error, "__notes__", []), note]
+
+
 def one_message(error: Exception) -> str:
     """The error's message; for one raised in a DataLoader worker, which torch re-raises with the
     worker's traceback in its text, the last line of that traceback without the exception's name.

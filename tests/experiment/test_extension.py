@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,48 @@ def test_tags_and_the_resolved_config_are_logged_as_hyperparameters(compose_conf
     hyperparameters = yaml.safe_load((tmp_path / "logs" / "hparams.yaml").read_text())
     assert hyperparameters["tags"] == ["ablation", "gn"] and hyperparameters["norm.type"] == "GN"
     assert hyperparameters["model._target_"] == "toolkit.models.SimpleCNN" and hyperparameters["seed"] == 0
+
+
+def test_a_bug_in_your_constructor_keeps_its_traceback_and_names_the_key(compose_config, tmp_path, user_code, launch):
+    overrides = ["model=custom", "model._target_=user_code.ExplodingNet", "+model.width=5"]
+    with pytest.raises(RuntimeError, match="no kernel for width 5") as raised:
+        run(compose_config(*overrides), tmp_path)
+    assert raised.value.__notes__ == [
+        "model: user_code.ExplodingNet(width=5, num_classes=10) raised RuntimeError: no kernel for width 5"
+    ]
+    shown = launch(*overrides, f"hydra.run.dir={tmp_path / 'cli'}", pythonpath=Path(__file__).parent)
+    assert shown.returncode == 1 and "Traceback" in shown.stderr
+    assert (
+        "model: user_code.ExplodingNet(width=5, num_classes=10) raised RuntimeError: no kernel for width 5"
+        in shown.stderr
+    )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            ["model=custom", "model._target_=user_code.make_dict"],
+            "model._target_=user_code.make_dict returned a dict, not an nn.Module",
+        ),
+        (
+            ["model=custom", "model._target_=user_code.NoParameters"],
+            "model._target_=user_code.NoParameters returned a NoParameters with no parameters to train",
+        ),
+        (
+            ["+callbacks.bad._target_=user_code.not_a_callback"],
+            "callbacks.bad._target_=user_code.not_a_callback returned a str, not a Lightning Callback",
+        ),
+        (
+            ["data=custom", "data._target_=user_code.make_dict", "+data.num_classes=3"],
+            "data._target_=user_code.make_dict returned a dict, not a LightningDataModule",
+        ),
+    ],
+)
+def test_a_target_that_returns_the_wrong_kind_is_named_before_training(
+    compose_config, tmp_path, user_code, overrides, message
+):
+    from toolkit.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=f"^{re.escape(message)}$"):
+        run(compose_config(*overrides, "trainer.max_epochs=1"), tmp_path)

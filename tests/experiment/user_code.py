@@ -88,3 +88,31 @@ class BadLabels(Blobs):
         images, labels = self.splits[0].dataset.tensors
         labels[self.splits[split].indices[start:]] = label
         self.splits[0].dataset.tensors = (images, labels.to(getattr(torch, dtype)))
+
+
+class ExplodingNet(nn.Module):
+    """A network whose constructor has a bug."""
+
+    def __init__(self, num_classes: int, width: int = 8) -> None:
+        super().__init__()
+        raise RuntimeError(f"no kernel for width {width}")
+
+
+class NoParameters(nn.Module):
+    """A network with nothing to train."""
+
+    def __init__(self, num_classes: int) -> None:
+        super().__init__()
+        self.num_classes = num_classes
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.new_zeros(len(x), self.num_classes)
+
+
+def make_dict(num_classes: int) -> dict:
+    """A factory that returns the wrong kind of object."""
+    return {"classes": num_classes}
+
+
+def not_a_callback() -> str:
+    return "a callback"

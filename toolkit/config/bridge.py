@@ -15,7 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from ..errors import ConfigError
 from .root import TrainConfig
-from .targets import accepted_names, check_arguments, locate, target_arguments
+from .targets import accepted_names, check_arguments, check_kind, locate, note_call, target_arguments
 
 if TYPE_CHECKING:  # torch loads with the first model built, not with the config
     from torch import nn
@@ -123,10 +123,23 @@ def build_model(cfg: TrainConfig, num_classes: int | None = None, in_channels: i
         chosen = {"conv": conv_cfg, "norm": norm_cfg or NO_LAYER, "act": act_cfg or NO_LAYER}
         choices = " ".join(f"{key}={value}" for key, value in chosen.items())
         raise ConfigError(f"cannot build model={short_name(cfg.model)} with {choices}: {message}") from error
+    except Exception as error:  # a bug of the model's own: its traceback stays, with the call that met it
+        note_call(error, "model", cfg.model._target_, arguments)
+        raise
+    check_model(cfg.model._target_, model)
     if isinstance(model, BaseModule) and "init_cfg" not in taken and offered["init_cfg"]:
         # The chosen init is the outermost: the model's own init_cfg, applied after it, wins.
         model.init_cfg = offered["init_cfg"] + as_cfg_list(model.init_cfg or [])
     return model
+
+
+def check_model(path: str, model: Any) -> None:
+    """A ConfigError when `model._target_` returned no nn.Module, or one with no parameters to train."""
+    from torch import nn
+
+    check_kind("model", path, model, nn.Module)
+    if not any(parameter.requires_grad for parameter in model.parameters()):
+        raise ConfigError(f"model._target_={path} returned a {type(model).__name__} with no parameters to train")
 
 
 def initialize_model(model: nn.Module, cfg: TrainConfig) -> list[InitRow]:

@@ -22,7 +22,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from ..errors import ConfigError
+from ..errors import ConfigError, add_note
 
 __all__ = [
     "accepted_names",
@@ -36,6 +36,13 @@ __all__ = [
 
 # The extra that installs a package a shipped option may need.
 EXTRAS = {"tensorboard": "loggers", "tensorboardX": "loggers", "mlflow": "loggers", "wandb": "loggers"}
+# How messages name what a target must return.
+KIND_NAMES = {
+    "Module": "an nn.Module",
+    "LightningDataModule": "a LightningDataModule",
+    "Callback": "a Lightning Callback",
+    "Logger": "a Lightning Logger",
+}
 # Classes that import without their package and fail when called: any one of the packages will do.
 NEEDS = {
     "TensorBoardLogger": ("tensorboard", "tensorboardX"),
@@ -149,10 +156,46 @@ def check_targets(key: str, node: Mapping[str, Any] | None) -> None:
             check_target(f"{key}.{name}", entry)
 
 
-def build_target(key: str, node: Mapping[str, Any], **extra: Any) -> Any:
-    """Call `node._target_` with the node's arguments and `extra`; every failure names `key`."""
+def described_call(path: str, arguments: Mapping[str, Any]) -> str:
+    """`path(key=value, ...)`, for messages.
+
+    >>> described_call('mypkg.Net', {'width': 8})
+    'mypkg.Net(width=8)'
+    """
+    return f"{path}({', '.join(f'{name}={value!r}' for name, value in arguments.items())})"
+
+
+def note_call(error: BaseException, key: str, path: str, arguments: Mapping[str, Any]) -> None:
+    """Note on `error`, which calling `path` for `key` raised, which key and call it was (its traceback stays)."""
+    add_note(error, f"{key}: {described_call(path, arguments)} raised {type(error).__name__}: {error}")
+
+
+def build_target(key: str, node: Mapping[str, Any], kind: type | None = None, **extra: Any) -> Any:
+    """Call `node._target_` with the node's arguments and `extra`, and check that it returned a `kind`.
+
+    A value the target refuses (a TypeError or ValueError) is a ConfigError naming `key`; any other
+    error is a bug of the target's and keeps its traceback, with a note naming `key` and the call.
+    """
     target = check_target(key, node, [*argument_names(node), *extra])
+    arguments = target_arguments(node)
     try:
-        return target(**target_arguments(node), **extra)
+        built = target(**arguments, **extra)
     except (TypeError, ValueError) as error:
         raise ConfigError(f"{key}: {node['_target_']}: {error}") from error
+    except Exception as error:
+        note_call(error, key, node["_target_"], arguments)
+        raise
+    check_kind(key, node["_target_"], built, kind)
+    return built
+
+
+def check_kind(key: str, path: str, built: Any, kind: type | None) -> None:
+    """A ConfigError when the object `path` returned for `key` is not a `kind`.
+
+    >>> check_kind('model', 'mypkg.make', {}, __import__('torch').nn.Module)
+    Traceback (most recent call last):
+    toolkit.errors.ConfigError: model._target_=mypkg.make returned a dict, not an nn.Module
+    """
+    if kind is not None and not isinstance(built, kind):
+        expected = KIND_NAMES.get(kind.__name__, f"a {kind.__name__}")
+        raise ConfigError(f"{key}._target_={path} returned a {type(built).__name__}, not {expected}")

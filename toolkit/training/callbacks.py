@@ -43,7 +43,7 @@ class EpochProgressBar(RichProgressBar):
 def build_callbacks(node: Mapping[str, Any] | None, progress_bar: bool, logging: bool) -> list[Callback]:
     """The callbacks of a `callbacks` node, in order; progress bars only with `progress_bar`, and
     learning rate monitors only with a logger (`logging`) to write to."""
-    callbacks = [build_target(f"callbacks.{name}", entry) for name, entry in (node or {}).items() if entry]
+    callbacks = [build_target(f"callbacks.{name}", entry, Callback) for name, entry in (node or {}).items() if entry]
     return [
         callback
         for callback in callbacks

@@ -65,7 +65,7 @@ def build_loggers(node: Mapping[str, Any] | None) -> list[Logger]:
         uri = str(entry.get("tracking_uri") or "")
         if uri.startswith("sqlite:///"):
             Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    return [build_target(f"logger.{name}", entry) for name, entry in entries.items()]
+    return [build_target(f"logger.{name}", entry, Logger) for name, entry in entries.items()]
 
 
 def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -122,10 +122,7 @@ def check_optimization(optimizer: Any, scheduler: Any, cfg: TrainConfig) -> None
 
 def build_datamodule(cfg: TrainConfig) -> L.LightningDataModule:
     """The data module of `cfg.data`, set up for fitting."""
-    datamodule = build_target("data", cfg.data)
-    if not isinstance(datamodule, L.LightningDataModule):
-        given = type(datamodule).__name__
-        raise ConfigError(f"data._target_={cfg.data._target_} gave a {given}, not a LightningDataModule")
+    datamodule = build_target("data", cfg.data, L.LightningDataModule)
     datamodule.prepare_data()
     datamodule.setup("fit")
     return datamodule
