@@ -1,6 +1,7 @@
 """Each shipped logger with its real backend, read back as its own tools read it."""
 
 import json
+import re
 
 import pytest
 
@@ -52,3 +53,38 @@ def test_mlflow_logs_metrics_and_hyperparameters_to_a_local_store(compose_config
     assert logged.params["norm.type"] == "GN" and logged.params["model._target_"] == "toolkit.models.SimpleCNN"
     history = client.get_metric_history(result["mlflow_run_id"], "val_acc")
     assert len(history) == 2
+
+
+@pytest.fixture
+def read_only_folder(tmp_path):
+    """A read-only file system (a tmpfs mounted ro) at tmp_path/ro; needs the right to mount, as root has."""
+    import subprocess
+
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    yield folder
+    subprocess.run(["umount", "-l", str(folder)], check=True)
+
+
+def test_a_logger_that_cannot_write_is_named_before_training(compose_config, tmp_path, read_only_folder, monkeypatch):
+    from toolkit.errors import ConfigError
+
+    (tmp_path / "a-file").write_text("")
+    cases = [
+        (["logger=tensorboard", f"logger.tensorboard.save_dir={tmp_path / 'a-file'}"], "Not a directory"),
+        (["logger=csv", f"logger.csv.save_dir={read_only_folder}"], "Read-only file system"),
+        (["logger=mlflow", f"logger.mlflow.tracking_uri=sqlite:///{tmp_path / 'a-file' / 'm.db'}"], "File exists"),
+        (["logger=mlflow", "logger.mlflow.tracking_uri=http://127.0.0.1:9"], "Connection refused"),  # no server
+    ]
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
+    for overrides, cause in cases:
+        name, where = overrides[1].split("=", 1)
+        logger = name.split(".")[1]
+        message = rf"^logger\.{logger} cannot write to {re.escape(where)}: .*{cause}"
+        with pytest.raises(ConfigError, match=message):
+            run(compose_config(*overrides, *QUICK), tmp_path / "run")
+        assert not (tmp_path / "run" / "checkpoints").exists()  # it stopped before training

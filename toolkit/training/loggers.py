@@ -17,6 +17,7 @@ from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 from lightning.pytorch.loggers.logger import rank_zero_experiment
 
 from ..config.targets import build_target
+from ..errors import ConfigError
 
 
 class ContinuingWriter(ExperimentWriter):
@@ -58,13 +59,27 @@ class ContinuingCSVLogger(CSVLogger):
         return self._experiment
 
 
+def logger_entries(node: Mapping[str, Any] | None) -> dict[str, Mapping[str, Any]]:
+    """The entries of a `logger` node that are set, by name."""
+    return {name: entry for name, entry in (node or {}).items() if entry}
+
+
+def destination(entry: Mapping[str, Any]) -> str:
+    """Where a logger entry writes: its tracking URI or its folder."""
+    return str(entry.get("tracking_uri") or entry.get("save_dir") or entry.get("root_dir") or "its folder")
+
+
 def build_loggers(node: Mapping[str, Any] | None) -> list[Logger]:
     """The loggers of a `logger` node, in order; a local SQLite store gets its folder first."""
-    entries = {name: entry for name, entry in (node or {}).items() if entry}
-    for entry in entries.values():
-        uri = str(entry.get("tracking_uri") or "")
+    entries = logger_entries(node)
+    for name, entry in entries.items():
+        uri = destination(entry)
         if uri.startswith("sqlite:///"):
-            Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                problem = f"{error.strerror}: {error.filename}" if error.strerror else str(error)
+                raise ConfigError(f"logger.{name} cannot write to {uri}: {problem}") from None
     return [build_target(f"logger.{name}", entry, Logger) for name, entry in entries.items()]
 
 
@@ -84,10 +99,17 @@ def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def log_hyperparameters(loggers: Iterable[Logger], config: Mapping[str, Any]) -> None:
-    """Give every logger the run's resolved config, flattened, as its hyperparameters."""
+    """Give every logger the run's resolved config, flattened, as its hyperparameters: each logger's
+    first write, before training, so one that cannot write (an unwritable folder, a read-only file
+    system, a tracking server out of reach) stops the run with one line naming it and where it writes."""
     hyperparameters = flatten(config)
-    for logger in loggers:
-        logger.log_hyperparams(hyperparameters)
+    for (name, entry), logger in zip(logger_entries(config.get("logger")).items(), loggers, strict=True):
+        try:
+            _ = logger.experiment  # opens its folder, event file or tracking run
+            logger.log_hyperparams(hyperparameters)
+        except Exception as error:  # whatever the backend raises: OSError, MlflowException, ...
+            cause = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise ConfigError(f"logger.{name} cannot write to {destination(entry)}: {cause}") from error
 
 
 def absolute_uri(uri: str) -> str:
