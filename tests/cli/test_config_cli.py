@@ -108,3 +108,15 @@ def test_a_run_folder_is_discarded_only_when_the_run_never_started(tmp_path):
     assert not never.exists()
     assert sorted(path.name for path in stopped.iterdir()) == [".hydra", "checkpoints", "train.log"]
     assert sorted(path.name for path in unchecked.iterdir()) == [".hydra", "train.log"]  # not known to be the run's
+
+
+@pytest.mark.parametrize("form", [["--config-dir", "{}"], ["--config-dir={}"], ["-cd", "{}"]])
+def test_a_config_dir_that_does_not_exist_is_one_line(launch, tmp_path, form):
+    missing = tmp_path / "nowhere"
+    shown = launch(*[part.format(missing) for part in form], "trainer.max_epochs=1")
+    assert shown.returncode == 1
+    assert (
+        shown.stderr
+        == f"Error: --config-dir {missing}: no such folder (it holds your own configs, e.g. model/mynet.yaml)\n"
+    )
+    assert not (tmp_path / "outputs").exists()

@@ -66,3 +66,21 @@ def test_a_search_for_a_metric_no_run_reports_stops_before_its_first_trial(shell
     assert process.returncode == 1
     assert process.stderr.startswith("Error: optimized_metric=val_accuracy: no run reports it")
     assert not folder.exists()
+
+
+@pytest.mark.slow
+def test_optuna_records_failed_trials_goes_on_and_ends_in_one_line_when_none_completed(shell, tmp_path):
+    folder = tmp_path / "search"
+    nan_data = ["data=synthetic", "data.noise=nan", "data.samples=64", "data.size=8"]  # every loss is NaN
+    arguments = ["hparams_search=optuna", "hydra.sweeper.n_trials=2", "trainer.max_epochs=1", *nan_data]
+    process = shell("-m", *arguments, f"hydra.sweep.dir={folder}")
+    assert process.returncode == 1
+    assert process.stderr.splitlines()[-1] == (
+        "Error: hparams_search=optuna: none of the 2 trials completed (each failed, or gave an optimized_metric "
+        f"that is not a number); see {folder}/summary.csv for why"
+    )
+    assert "No trials are completed yet" not in process.output and "Values cannot be specified" not in process.output
+    with (folder / "summary.csv").open() as file:
+        rows = list(csv.DictReader(file))
+    assert [row["status"] for row in rows] == ["failed"] * 2  # the study went on after the first
+    assert all("the training loss became nan" in row["error"] for row in rows)

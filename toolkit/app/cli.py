@@ -13,7 +13,9 @@ job's failure instead. Anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import logging
+import math
 import sys
+from pathlib import Path
 from typing import Any
 
 import hydra
@@ -52,13 +54,46 @@ def task(cfg: DictConfig) -> float | None:
 
 def optimized_value(metrics: dict[str, Any], name: str) -> float | None:
     """`metrics[name]`, what a sweeper such as Optuna's optimizes; None for a run that reported none, as
-    when no validation ran (`trainer.limit_val_batches=0`), with a warning in a sweep."""
-    if name not in metrics and sweeping():
+    when no validation ran (`trainer.limit_val_batches=0`), or a value that is not a number (Optuna
+    records such a trial as failed), with a warning in a sweep.
+
+    >>> optimized_value({'val_loss': float('nan')}, 'val_loss') is None
+    True
+    """
+    value = metrics.get(name)
+    if value is not None and math.isnan(value):
+        if sweeping():
+            log.warning("optimized_metric=%s: this run's is NaN; the sweeper gets none", name)
+        return None
+    if value is None and sweeping():
         log.warning("optimized_metric=%s: this run reported none (did validation run?)", name)
-    return metrics.get(name)
+    return value
+
+
+def config_dirs(arguments: list[str]) -> list[str]:
+    """The folders that `--config-dir` / `-cd` name in `arguments`.
+
+    >>> config_dirs(['--config-dir', 'my_conf', 'norm=gn', '-cd=other'])
+    ['my_conf', 'other']
+    """
+    folders = []
+    for index, argument in enumerate(arguments):
+        for flag in ("--config-dir", "-cd"):
+            if argument == flag and index + 1 < len(arguments):
+                folders.append(arguments[index + 1])
+            elif argument.startswith(f"{flag}="):
+                folders.append(argument.split("=", 1)[1])
+    return folders
 
 
 def main() -> None:
     """Run `task` under Hydra with the config tree shipped in the package."""
+    for folder in config_dirs(sys.argv[1:]):
+        if not Path(folder).expanduser().is_dir():
+            print(
+                f"Error: --config-dir {folder}: no such folder (it holds your own configs, e.g. model/mynet.yaml)",
+                file=sys.stderr,
+            )
+            sys.exit(1)
     register_configs()
     hydra.main(version_base=None, config_path=CONFIG_PACKAGE, config_name=CONFIG_NAME)(task)()
