@@ -14,7 +14,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..registry import Registry, construct, resolve_type
+from ..registry import Registry, resolve_type
+from .arguments import construct_layer
 
 ACTIVATION_LAYERS = Registry("activation layer")
 for _module in (nn.ReLU, nn.LeakyReLU, nn.PReLU, nn.RReLU, nn.ReLU6, nn.ELU, nn.Sigmoid, nn.Tanh, nn.GELU, nn.Mish):
@@ -107,4 +108,4 @@ def build_activation_layer(cfg: Mapping[str, Any], inplace: bool | None = None) 
     label, layer, cfg_ = resolve_type(cfg, ACTIVATION_LAYERS)
     if inplace is not None and accepts_inplace(layer):
         cfg_.setdefault("inplace", inplace)
-    return construct(layer, cfg_, label)
+    return construct_layer(layer, cfg_, label)

@@ -12,7 +12,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..registry import Registry, construct, merge_args, resolve_type
+from ..registry import Registry, merge_args, resolve_type
+from .arguments import construct_layer
 
 CONV_LAYERS = Registry("conv layer")
 CONV_LAYERS.register_module("Conv1d", module=nn.Conv1d)
@@ -133,4 +134,4 @@ def build_conv_layer(cfg: Mapping[str, Any] | None, *args: Any, **kwargs: Any) -
     'Conv2d'
     """
     label, conv_layer, cfg_ = resolve_type({"type": "Conv2d"} if cfg is None else cfg, CONV_LAYERS)
-    return construct(conv_layer, merge_args(kwargs, cfg_, label), label, *args)
+    return construct_layer(conv_layer, merge_args(kwargs, cfg_, label), label, *args)

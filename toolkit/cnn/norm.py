@@ -17,7 +17,8 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.instancenorm import _InstanceNorm
 
 from ..errors import ArgumentKeyError, ArgumentTypeError
-from ..registry import Registry, construct, resolve_type
+from ..registry import Registry, resolve_type
+from .arguments import construct_layer
 from .sync_bn import SyncBatchNorm
 
 NORM_LAYERS = Registry("norm layer")
@@ -110,9 +111,9 @@ def build_norm_layer(cfg: Mapping[str, Any], num_features: int, postfix: int | s
             raise ValueError(f"{label}: num_groups must be a positive int dividing the channels, got {groups!r}")
         if num_features % groups:
             raise ValueError(f"{label}: num_groups={groups} does not divide the {num_features} channels")
-        layer = construct(norm_layer, {"num_channels": num_features, **cfg_}, label)
+        layer = construct_layer(norm_layer, {"num_channels": num_features, **cfg_}, label)
     else:
-        layer = construct(norm_layer, cfg_, label, num_features)
+        layer = construct_layer(norm_layer, cfg_, label, num_features)
     for param in layer.parameters():
         param.requires_grad = requires_grad
     return abbr + str(postfix), layer

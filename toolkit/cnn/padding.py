@@ -14,7 +14,8 @@ from typing import Any
 
 from torch import nn
 
-from ..registry import Registry, construct, merge_args, resolve_type
+from ..registry import Registry, merge_args, resolve_type
+from .arguments import construct_layer
 
 PADDING_LAYERS = Registry("padding layer")
 _PADDINGS = {
@@ -45,4 +46,4 @@ def build_padding_layer(cfg: Mapping[str, Any], *args: Any, **kwargs: Any) -> nn
     ReplicationPad3d((2, 2, 2, 2, 2, 2))
     """
     label, layer, cfg_ = resolve_type(cfg, PADDING_LAYERS)
-    return construct(layer, merge_args(kwargs, cfg_, label), label, *args)
+    return construct_layer(layer, merge_args(kwargs, cfg_, label), label, *args)

@@ -13,7 +13,8 @@ import torch
 from torch import nn
 
 from ..init import xavier_init
-from ..registry import Registry, construct, merge_args, resolve_type
+from ..registry import Registry, merge_args, resolve_type
+from .arguments import construct_layer
 
 UPSAMPLE_LAYERS = Registry("upsample layer")
 UPSAMPLE_LAYERS.register_module(["nearest", "bilinear"], module=nn.Upsample)
@@ -58,4 +59,4 @@ def build_upsample_layer(cfg: Mapping[str, Any], *args: Any, **kwargs: Any) -> n
     label, layer, cfg_ = resolve_type(cfg, UPSAMPLE_LAYERS)
     if layer is nn.Upsample:
         cfg_["mode"] = label
-    return construct(layer, merge_args(kwargs, cfg_, label), label, *args)
+    return construct_layer(layer, merge_args(kwargs, cfg_, label), label, *args)
