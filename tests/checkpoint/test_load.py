@@ -170,6 +170,26 @@ def test_a_short_storage_record_is_corrupt_even_memory_mapped(tmp_path):
         load_checkpoint(Net(), str(path), strict=True)
 
 
+def test_a_bit_flipped_in_a_tensor_is_refused_by_its_crc(tmp_path):
+    import zipfile
+
+    path = tmp_path / "flipped.pth"
+    torch.save(state(1.0), path)
+    with zipfile.ZipFile(path) as archive:
+        record = next(info for info in archive.infolist() if info.filename.endswith("data/0"))
+    data = bytearray(path.read_bytes())
+    start = (
+        record.header_offset
+        + 30
+        + len(record.filename)
+        + int.from_bytes(data[record.header_offset + 28 :][:2], "little")
+    )
+    data[start] ^= 0x01  # one bit of the first weight, which torch would read as another number
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match=r"flipped\.pth' is corrupt: its record .*data/0 fails its CRC check"):
+        load_checkpoint(Net(), str(path))
+
+
 @pytest.mark.parametrize(
     ("write", "error", "message"),
     [

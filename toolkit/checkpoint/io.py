@@ -84,7 +84,9 @@ def read_checkpoint(path: str | os.PathLike[str], map_location: MapLocation = No
     """Read a `.safetensors` file or a torch file (a safe zip file memory-mapped).
 
     Torch files are read with `weights_only=True` unless the caller passes `weights_only=False`
-    for a file it trusts: a pickle that would run code is refused with a CheckpointError.
+    for a file it trusts: a pickle that would run code is refused with a CheckpointError. Every
+    record of a torch zip file is checked against its CRC first, so a bit flipped on the disk is an
+    error rather than a wrong weight.
     """
     path = checkpoint_path(path)
     check_map_location(map_location)
@@ -94,6 +96,8 @@ def read_checkpoint(path: str | os.PathLike[str], map_location: MapLocation = No
             raise not_a_checkpoint(f"checkpoint file {path!r}", file)
     if kind == SAFETENSORS:
         return _read_safetensors(path, map_location)
+    if kind == ZIP:
+        _check_crcs(path)
     mmap = kind == ZIP and weights_only and _records_hold_their_tensors(path)
     try:
         return torch.load(path, map_location=map_location, weights_only=weights_only, mmap=mmap)
@@ -111,6 +115,21 @@ def read_checkpoint(path: str | os.PathLike[str], map_location: MapLocation = No
         ) from error
     except Exception as error:
         raise CheckpointError(f"cannot read the checkpoint file {path!r}: {type(error).__name__}: {error}") from error
+
+
+def _check_crcs(path: str) -> None:
+    """Raise a CheckpointError when a record of a torch zip file fails its CRC check: bytes that changed
+    on the disk or on the way (torch itself does not check them). It costs one read of the file."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            broken = archive.testzip()
+    except (zipfile.BadZipFile, EOFError, OSError) as error:
+        raise CheckpointError(f"checkpoint file {path!r} is truncated or corrupt: {error}") from error
+    if broken is not None:
+        raise CheckpointError(
+            f"checkpoint file {path!r} is corrupt: its record {broken} fails its CRC check (its bytes changed "
+            "after it was written)"
+        )
 
 
 def _records_hold_their_tensors(path: str) -> bool:
