@@ -21,6 +21,15 @@ class OutputError(OSError):
     which file and why (a full disk, say), and what was kept."""
 
 
+class StoppedBySignal(Exception):
+    """A run stopped by a signal (SIGTERM: a cluster's preemption, `scancel`); `exit_status` is the shell's
+    convention for it (128 + the signal's number), so schedulers and scripts see that it did not finish."""
+
+    def __init__(self, message: str, exit_status: int) -> None:
+        super().__init__(message)
+        self.exit_status = exit_status
+
+
 class ArgumentTypeError(TypeError, AssertionError):
     """An argument of the wrong type (MMCV asserts it)."""
 

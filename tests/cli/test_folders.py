@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+from pathlib import Path
 
 import pytest
 
@@ -103,3 +104,17 @@ def test_a_sweep_folder_is_refused_resumed_and_locked(sweep):
         assert busy.returncode == 1 and "another sweep is running in this folder" in busy.stderr
     finally:
         held.close()
+
+
+def test_sigterm_is_not_a_finished_run_and_resume_finishes_it(train, tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))  # a user's callback, as in test_train.py
+    stop = ["+callbacks.stop._target_=stop_after_epoch.SignalAtEpochStart", "+callbacks.stop.epoch=1"]
+    stopped = train("trainer.max_epochs=2", "sched=none", *stop, "+callbacks.stop.signal_number=15", check=False)
+    assert stopped.process.returncode == 143  # 128 + SIGTERM: a scheduler sees it did not finish
+    assert stopped.process.stderr.startswith(
+        "Error: training stopped by SIGTERM (a preemption, scancel or kill) in epoch 2"
+    )
+    assert stopped.process.stderr.rstrip().endswith(f"continue it with resume=true hydra.run.dir={stopped.folder}")
+    assert not (stopped.folder / "metrics.json").exists()
+    resumed = train("trainer.max_epochs=2", "sched=none", "resume=true")
+    assert resumed.metrics["epochs"] == 2

@@ -5,9 +5,10 @@ starts, so `--help` and `--cfg job` answer at once.
 
 Bad input (a config that cannot be built, a checkpoint that cannot be read, a loss that becomes
 NaN, a disk too full for a checkpoint) ends a single run with its message alone on stderr and exit
-status 1; a run stopped before training leaves behind nothing that it created, and never anything
-that was there before it (`toolkit.app.folders`). Inside a `-m` sweep the error is recorded as the
-job's failure instead. Anything else is a bug and keeps its traceback.
+status 1 (143 for SIGTERM, with the way to resume); a run stopped before training leaves behind
+nothing that it created, and never anything that was there before it (`toolkit.app.folders`).
+Inside a `-m` sweep the error is recorded as the job's failure instead. Anything else is a bug and
+keeps its traceback.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from ..config import register_configs
-from ..errors import ConfigError, OutputError, one_message
+from ..errors import ConfigError, OutputError, StoppedBySignal, one_message
 from .folders import discard_run_folder
 from .help import CONFIG_NAME  # importing help registers the resolver that lists the choices in --help
 from .job import check_strategy, output_dir, overrides, sweeping, thread_count
@@ -42,13 +43,13 @@ def task(cfg: DictConfig) -> float | None:
     try:
         check_strategy(cfg)
         metrics = run(cfg, output_dir(), overrides(), thread_count(cfg))
-    except (ConfigError, CheckpointError, NonFiniteLossError, OutputError) as error:
+    except (ConfigError, CheckpointError, NonFiniteLossError, OutputError, StoppedBySignal) as error:
         if sweeping():
             raise
         if isinstance(error, ConfigError | CheckpointError):
             discard_run_folder(output_dir(), HydraConfig.get().job.name)
         print(f"Error: {one_message(error)}", file=sys.stderr)
-        sys.exit(1)
+        sys.exit(getattr(error, "exit_status", 1))
     return optimized_value(metrics, cfg.optimized_metric)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import tempfile
 import time
 from collections.abc import Iterator, Sequence, Sized
@@ -13,6 +14,7 @@ from typing import Any
 
 import lightning as L
 import torch
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import OmegaConf
 from torch.utils.data import IterableDataset, default_collate
 
@@ -20,7 +22,7 @@ from ..checkpoint import CheckpointError, CheckpointMismatchError, load_checkpoi
 from ..config.bridge import build_model, initialize_model, optimizer_factories, short_name
 from ..config.root import Mode, TrainConfig, check_optimized_metric
 from ..config.targets import build_target, check_target, check_targets
-from ..errors import ConfigError, OutputError
+from ..errors import ConfigError, OutputError, StoppedBySignal
 from ..files import atomic_file, existing_parent
 from .data import available_cores
 from .loggers import log_hyperparameters, tracking_facts
@@ -289,9 +291,13 @@ def train_and_test(cfg: TrainConfig, folder: Path, overrides: Sequence[str], sta
         try:
             trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
         except (NonFiniteLossError, OutputError) as error:  # a NaN loss, or a checkpoint that a full disk refused
-            last = folder / "checkpoints" / "last.ckpt"
-            kept = f"the last good checkpoint is {last}" if last.is_file() else "no checkpoint was written yet"
-            raise type(error)(f"training stopped: {error}; {kept}") from error
+            raise type(error)(f"training stopped: {error}; {kept_checkpoint(folder)}") from error
+        except SIGTERMException as error:  # Lightning ends fit quietly (exit status 0) on SIGTERM
+            raise StoppedBySignal(
+                f"training stopped by SIGTERM (a preemption, scancel or kill) in epoch {trainer.current_epoch + 1}; "
+                f"{kept_checkpoint(folder)}: continue it with resume=true hydra.run.dir={folder}",
+                128 + signal.SIGTERM,
+            ) from error
         tested_with = best_checkpoint(trainer)
     metrics = final_metrics(trainer)
     if trainer.global_rank > 0:  # a rank with a process of its own (trainer.strategy=ddp, several nodes):
@@ -316,6 +322,12 @@ def train_and_test(cfg: TrainConfig, folder: Path, overrides: Sequence[str], sta
         export_weights(net, Path(cfg.export))
     print(summary_line(metrics, folder))
     return metrics
+
+
+def kept_checkpoint(folder: Path) -> str:
+    """What a run stopped during training keeps: its last good checkpoint, if it wrote one."""
+    last = folder / "checkpoints" / "last.ckpt"
+    return f"the last good checkpoint is {last}" if last.is_file() else "no checkpoint was written yet"
 
 
 def export_weights(net: torch.nn.Module, path: Path) -> None:
