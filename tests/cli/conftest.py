@@ -38,11 +38,12 @@ def train(tmp_path, launch):
 
 @pytest.fixture
 def sweep(tmp_path, launch):
-    """`sweep(*overrides, fresh=False)` runs `train.py -m OVERRIDES` into tmp_path/sweep: (result, folder)."""
+    """`sweep(*overrides, fresh=False, pythonpath=None)` runs `train.py -m OVERRIDES` into tmp_path/sweep:
+    (result, folder)."""
 
-    def run(*overrides: str, fresh: bool = False) -> tuple[Finished, Path]:
+    def run(*overrides: str, fresh: bool = False, pythonpath: Path | None = None) -> tuple[Finished, Path]:
         folder = tmp_path / "sweep"
-        return launch("-m", *overrides, f"hydra.sweep.dir={folder}", fresh=fresh), folder
+        return launch("-m", *overrides, f"hydra.sweep.dir={folder}", fresh=fresh, pythonpath=pythonpath), folder
 
     return run
 

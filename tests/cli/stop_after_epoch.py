@@ -44,3 +44,17 @@ def fill_disk(folder: str) -> None:
                 filler.flush()
         except OSError:
             pass
+
+
+class SignalOnce(SignalAtEpochStart):
+    """`SignalAtEpochStart` in the first run that gets there only: it leaves the file `marker`, so a resumed
+    run (or sweep) with the same command line goes through."""
+
+    def __init__(self, epoch: int, signal_number: int, marker: str) -> None:
+        super().__init__(epoch, signal_number)
+        self.marker = marker
+
+    def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        if trainer.current_epoch == self.epoch and not os.path.exists(self.marker):
+            open(self.marker, "w").close()
+            super().on_train_epoch_start(trainer, module)

@@ -118,3 +118,23 @@ def test_sigterm_is_not_a_finished_run_and_resume_finishes_it(train, tmp_path, m
     assert not (stopped.folder / "metrics.json").exists()
     resumed = train("trainer.max_epochs=2", "sched=none", "resume=true")
     assert resumed.metrics["epochs"] == 2
+
+
+@pytest.mark.slow
+def test_a_sweep_killed_in_a_job_resumes_that_job_and_the_rest(sweep, tmp_path):
+    kill = [
+        "+callbacks.kill._target_=stop_after_epoch.SignalOnce",
+        "+callbacks.kill.epoch=1",
+        "+callbacks.kill.signal_number=9",
+        f"+callbacks.kill.marker={tmp_path / 'killed'}",
+    ]
+    arguments = ["trainer.max_epochs=2", "sched=none", *kill, "norm=bn,gn"]
+    killed, folder = sweep(*arguments, fresh=True, pythonpath=Path(__file__).parent)
+    assert killed.returncode == -9 and not (folder / "1").exists()  # killed in job 0's second epoch
+    assert [row["status"] for row in summary_rows(folder)] == ["running"]
+    resumed, _ = sweep(*arguments, "resume=true", pythonpath=Path(__file__).parent)
+    assert resumed.returncode == 0, resumed.output[-3000:]
+    rows = summary_rows(folder)
+    assert [row["status"] for row in rows] == ["completed"] * 2 and [row["epochs"] for row in rows] == ["2", "2"]
+    with (folder / "0" / "logs" / "metrics.csv").open() as file:
+        assert [row["epochs"] for row in csv.DictReader(file) if row["epochs"]] == ["1.0", "2.0"]  # epoch 1 kept

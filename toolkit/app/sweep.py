@@ -1,7 +1,7 @@
 """`SweepSummary`: a Hydra callback that tabulates a multirun in its sweep folder.
 
 Each job records its status in its own folder when it ends (`job_status.json`); the summary is
-rebuilt from the job folders after every job and when the sweep ends, so a failed job shows up
+rebuilt from the job folders as every job starts and ends and when the sweep ends, so a failed job shows up
 as failed, and the summary exists even when Hydra stops the sweep over a failure:
 `summary.csv` (a row per job), `summary.md` (sorted by val_acc) and `summary.png` (val_acc per
 job, the best highlighted).
@@ -127,6 +127,8 @@ class SweepSummary(Callback):
 
     def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
         self.started = time.perf_counter()
+        if config.hydra.mode.name == "MULTIRUN":  # the job shows as running, even if the sweep is killed in it
+            write_summary(Path(config.hydra.sweep.dir))
 
     def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
         if config.hydra.mode.name != "MULTIRUN":  # a single run's folder has metrics.json, or its error was shown
