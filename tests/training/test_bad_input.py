@@ -237,3 +237,13 @@ def test_a_checkpoint_with_weights_that_are_not_finite_is_refused(compose_config
     torch.save({"state_dict": net.state_dict()}, stop_before_training / "nan.pth")
     with pytest.raises(ConfigError, match=r"nan\.pth holds weights that are not finite \(NaN or infinite\) in "):
         run(compose_config("mode=eval", f"ckpt_path={stop_before_training / 'nan.pth'}"))
+
+
+def test_eval_on_other_data_than_the_checkpoint_was_trained_on_warns(
+    compose_config, tmp_path, trained_checkpoint, caplog
+):
+    path, _ = trained_checkpoint
+    other = ["data=synthetic", "data.channels=1", "data.size=8", "data.samples=64", "logger=none"]  # the same shapes
+    with caplog.at_level("WARNING", logger="toolkit.training"):
+        run(compose_config("mode=eval", f"ckpt_path={path}", *other), tmp_path)
+    assert f"mode=eval: ckpt_path={path} was trained on other data (now data=SyntheticData" in caplog.text
