@@ -163,3 +163,25 @@ def launch(tmp_path, monkeypatch):
             return in_this_process()
 
     return call
+
+
+@pytest.fixture
+def mount_tmpfs(tmp_path):
+    """`mount_tmpfs(name, size='3m', read_only=False)`: a tmpfs of `size` mounted at tmp_path/name (a small or
+    read-only file system, real to every process); unmounted after. Skips where mounting is not allowed
+    (it needs root, as CI has)."""
+    mounted: list[Path] = []
+
+    def mount(name: str, size: str = "3m", read_only: bool = False) -> Path:
+        folder = tmp_path / name
+        folder.mkdir()
+        options = f"{'ro,' if read_only else ''}size={size}"
+        result = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True)
+        if result.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {result.stderr.decode().strip()}")
+        mounted.append(folder)
+        return folder
+
+    yield mount
+    for folder in mounted:
+        subprocess.run(["umount", "-l", str(folder)], check=True)

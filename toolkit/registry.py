@@ -239,6 +239,18 @@ def build_from_cfg(
     return construct(obj_cls, args, label)
 
 
+def constructors(factory: Callable[..., Any]) -> list[Callable[..., Any]]:
+    """What builds `factory`'s objects: a class's `__init__` methods from its own up its bases (each one
+    that passes `*args` or `**kwargs` on hands them to the next), or the function itself.
+
+    >>> [function.__qualname__ for function in constructors(Registry)][:1]
+    ['Registry.__init__']
+    """
+    if not inspect.isclass(factory):
+        return [factory]
+    return [base.__dict__["__init__"] for base in factory.__mro__ if "__init__" in base.__dict__]
+
+
 def construct(factory: Callable[..., Any], kwargs: dict[str, Any], label: str, *args: Any) -> Any:
     """Call `factory(*args, **kwargs)`; an error keeps its type and names `label` and the arguments."""
     try:

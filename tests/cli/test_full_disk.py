@@ -3,7 +3,6 @@ full and where; the last good checkpoint survives. On a real size-limited file s
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,15 +14,9 @@ QUICK = ["trainer.max_epochs=3", "sched=none", "logger=none"]
 
 
 @pytest.fixture
-def small_disk(tmp_path):
-    """A 3 MB tmpfs at tmp_path/disk (needs the right to mount, as root has)."""
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(disk)], capture_output=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-    yield disk
-    subprocess.run(["umount", "-l", str(disk)], check=True)
+def small_disk(mount_tmpfs):
+    """A 3 MB file system at tmp_path/disk."""
+    return mount_tmpfs("disk")
 
 
 def test_a_full_disk_at_the_start_is_one_line_and_writes_nothing(launch, small_disk):

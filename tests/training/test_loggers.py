@@ -55,23 +55,10 @@ def test_mlflow_logs_metrics_and_hyperparameters_to_a_local_store(compose_config
     assert len(history) == 2
 
 
-@pytest.fixture
-def read_only_folder(tmp_path):
-    """A read-only file system (a tmpfs mounted ro) at tmp_path/ro; needs the right to mount, as root has."""
-    import subprocess
-
-    folder = tmp_path / "ro"
-    folder.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)], capture_output=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-    yield folder
-    subprocess.run(["umount", "-l", str(folder)], check=True)
-
-
-def test_a_logger_that_cannot_write_is_named_before_training(compose_config, tmp_path, read_only_folder, monkeypatch):
+def test_a_logger_that_cannot_write_is_named_before_training(compose_config, tmp_path, mount_tmpfs, monkeypatch):
     from toolkit.errors import ConfigError
 
+    read_only_folder = mount_tmpfs("ro", size="1m", read_only=True)
     (tmp_path / "a-file").write_text("")
     cases = [
         (["logger=tensorboard", f"logger.tensorboard.save_dir={tmp_path / 'a-file'}"], "Not a directory"),

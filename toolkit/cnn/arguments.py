@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import ArgumentTypeError, ArgumentValueError
-from ..registry import construct
+from ..registry import construct, constructors
 
 # Argument names and what they must be.
 POSITIVE_INTS = ("in_channels", "out_channels", "num_features", "num_channels", "groups", "upsample_kernel")
@@ -32,12 +32,7 @@ FLAGS = ("inplace",)
 def parameters_of(factory: Callable[..., Any]) -> inspect.Signature | None:
     """The signature that names `factory`'s arguments: a class's first `__init__` up its bases that does not
     pass `*args` on (a wrapper such as `Conv2dAdaptivePadding(*args, **kwargs)` takes nn.Conv2d's)."""
-    functions = (
-        [base.__dict__["__init__"] for base in factory.__mro__ if "__init__" in base.__dict__]
-        if inspect.isclass(factory)
-        else [factory]
-    )
-    for function in functions:
+    for function in constructors(factory):
         try:
             signature = inspect.signature(function)
         except (TypeError, ValueError):

@@ -23,6 +23,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from ..errors import ConfigError, add_note
+from ..registry import constructors
 
 __all__ = [
     "accepted_names",
@@ -93,12 +94,7 @@ def check_packages(key: str, target: Callable[..., Any]) -> None:
 def accepted_names(target: Callable[..., Any]) -> list[str] | None:
     """The keyword arguments `target` takes, following `**kwargs` up a class's bases; None: any."""
     names: list[str] = []
-    functions = (
-        [base.__dict__["__init__"] for base in target.__mro__ if "__init__" in base.__dict__]
-        if inspect.isclass(target)
-        else [target]
-    )
-    for function in functions:
+    for function in constructors(target):
         try:
             parameters = inspect.signature(function).parameters.values()
         except (TypeError, ValueError):
