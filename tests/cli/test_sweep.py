@@ -3,8 +3,10 @@ ranks never run the command line again.
 
 The sweep summary with completed and failed jobs is checked under the joblib launcher (test_launchers)."""
 
+import csv
 import json
 import runpy
+import statistics
 import sys
 
 import pytest
@@ -79,3 +81,27 @@ def test_train_py_imported_by_a_spawned_rank_runs_nothing(tmp_path, monkeypatch)
     monkeypatch.chdir(tmp_path)
     runpy.run_path(str(ROOT / "train.py"), run_name="__mp_main__")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_results_across_seeds_are_grouped_by_configuration(sweep):
+    result, folder = sweep("norm=gn", "norm.num_groups=8,3", "seed=0,1,2", "trainer.max_epochs=1", "model.widths=[8]")
+    assert result.returncode == 1  # the three jobs with num_groups=3 fail (3 does not divide 8 channels)
+    with (folder / "summary_by_config.csv").open() as file:
+        table = list(csv.DictReader(file))
+    assert [(row["config"], row["n"], row["failed"]) for row in table] == [
+        ("norm=gn norm.num_groups=8 trainer.max_epochs=1 model.widths=[8]", "3", "0"),
+        ("norm=gn norm.num_groups=3 trainer.max_epochs=1 model.widths=[8]", "0", "3"),  # counted apart
+    ]
+    runs = [json.loads((folder / str(job) / "metrics.json").read_text()) for job in range(3)]
+    t_975_2 = 4.302652729911275  # Student's t, 97.5% quantile, 2 degrees of freedom
+    for metric in ("val_acc", "test_acc", "val_loss", "test_loss"):
+        values = [run[metric] for run in runs]
+        std = statistics.stdev(values)
+        assert float(table[0][f"{metric}_mean"]) == pytest.approx(statistics.fmean(values), rel=1e-12)
+        assert float(table[0][f"{metric}_std"]) == pytest.approx(std, rel=1e-12)
+        assert float(table[0][f"{metric}_ci95"]) == pytest.approx(t_975_2 * std / 3**0.5, rel=1e-9)
+        assert table[1][f"{metric}_mean"] == ""
+    section = (folder / "summary.md").read_text().split("## By configuration")[1]
+    mean, std = statistics.fmean(run["val_acc"] for run in runs), statistics.stdev(run["val_acc"] for run in runs)
+    assert f"| 3 | 0 | {mean:.4f} ± {std:.4f} (±" in section
+    assert (folder / "summary.png").read_bytes()[:4] == b"\x89PNG"

@@ -1,10 +1,12 @@
 """`SweepSummary`: a Hydra callback that tabulates a multirun in its sweep folder.
 
 Each job records its status in its own folder when it ends (`job_status.json`); the summary is
-rebuilt from the job folders as every job starts and ends and when the sweep ends, so a failed job shows up
-as failed, and the summary exists even when Hydra stops the sweep over a failure:
-`summary.csv` (a row per job), `summary.md` (sorted by val_acc) and `summary.png` (val_acc per
-job, the best highlighted).
+rebuilt from the job folders as every job starts and ends and when the sweep ends, so a failed job
+shows up as failed, and the summary exists even when Hydra stops the sweep over a failure:
+`summary.csv` (a row per job), `summary_by_config.csv` (a row per configuration: mean, std and 95%
+interval over its seeds, `toolkit.app.by_config`), `summary.md` (both tables) and `summary.png`
+(per configuration the mean and its interval with each seed as a dot, when a configuration ran
+with several seeds; else val_acc per job, the best highlighted).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from omegaconf import DictConfig
 from ..config.root import check_optimized_metric, without_resume
 from ..errors import ConfigError, one_message
 from ..files import atomic_file
+from .by_config import COLUMNS as BY_CONFIG_COLUMNS
+from .by_config import STATISTICS, configuration, grouped, markdown_section, repeated
 
 METRICS = ("val_acc", "test_acc", "val_loss", "test_loss", "train_loss", "train_acc", "epochs")
 COLUMNS = ("job", "status", "overrides", *METRICS, "wall_time_s", "error")
@@ -87,18 +91,57 @@ def bar_chart(rows: list[dict[str, Any]], path: Path) -> None:
     plt.close(figure)
 
 
-def write_summary(sweep_folder: Path) -> list[dict[str, Any]]:
-    """Rebuild summary.csv, summary.md and summary.png from the job folders."""
-    rows = collect(sweep_folder)
+def error_bar_chart(table: list[dict[str, Any]], rows: list[dict[str, Any]], metric: str, path: Path) -> None:
+    """Per configuration, the mean of `metric` with its 95% interval, and each job as a dot."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shown = [row for row in table if row[f"{metric}_mean"] != ""]
+    figure, axis = plt.subplots(figsize=(max(6.5, 1.8 * len(shown)), 4.5))
+    for position, row in enumerate(shown):
+        ci95 = row[f"{metric}_ci95"] or 0
+        axis.errorbar(position, row[f"{metric}_mean"], yerr=ci95, fmt="o", color="tab:blue", capsize=6, markersize=8)
+        values = [
+            float(job[metric])
+            for job in rows
+            if configuration(job["overrides"].split()) == row["config"]
+            and job["status"] == "completed"
+            and job[metric] != ""
+        ]
+        axis.scatter([position + 0.15] * len(values), values, color="tab:gray", s=14, zorder=3)
+    axis.set_xticks(range(len(shown)), [row["config"] or "(none)" for row in shown], rotation=20, ha="right")
+    axis.set(ylabel=metric, title="mean and 95% interval per configuration; dots: seeds")
+    axis.set_xlim(-0.5, len(shown) - 0.5)
+    axis.grid(alpha=0.3, axis="y")
+    figure.tight_layout()
+    with atomic_file(path) as file:
+        figure.savefig(file, format="png", dpi=100)
+    plt.close(figure)
+
+
+def write_csv(path: Path, rows: list[dict[str, Any]], columns: tuple[str, ...]) -> None:
     table = io.StringIO()
-    writer = csv.DictWriter(table, fieldnames=COLUMNS)
+    writer = csv.DictWriter(table, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
     writer.writerows(rows)
-    with atomic_file(sweep_folder / "summary.csv", "w") as file:
+    with atomic_file(path, "w") as file:
         file.write(table.getvalue())
+
+
+def write_summary(sweep_folder: Path, optimized_metric: str = "val_acc") -> list[dict[str, Any]]:
+    """Rebuild summary.csv, summary_by_config.csv, summary.md and summary.png from the job folders."""
+    rows = collect(sweep_folder)
+    table = grouped(rows, optimized_metric)
+    write_csv(sweep_folder / "summary.csv", rows, COLUMNS)
+    write_csv(sweep_folder / "summary_by_config.csv", table, BY_CONFIG_COLUMNS)
     with atomic_file(sweep_folder / "summary.md", "w") as file:
-        file.write(markdown(rows))
-    bar_chart(rows, sweep_folder / "summary.png")
+        file.write(markdown(rows) + "\n" + markdown_section(table))
+    if repeated(table) and optimized_metric in STATISTICS:
+        error_bar_chart(table, rows, optimized_metric, sweep_folder / "summary.png")
+    else:
+        bar_chart(rows, sweep_folder / "summary.png")
     return rows
 
 
@@ -128,7 +171,7 @@ class SweepSummary(Callback):
     def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
         self.started = time.perf_counter()
         if config.hydra.mode.name == "MULTIRUN":  # the job shows as running, even if the sweep is killed in it
-            write_summary(Path(config.hydra.sweep.dir))
+            write_summary(Path(config.hydra.sweep.dir), config.optimized_metric)
 
     def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
         if config.hydra.mode.name != "MULTIRUN":  # a single run's folder has metrics.json, or its error was shown
@@ -141,7 +184,7 @@ class SweepSummary(Callback):
             status["error"] = f"{type(error).__name__}: {one_message(error)}".splitlines()[0]
         with atomic_file(folder / "job_status.json", "w") as file:
             json.dump(status, file)
-        write_summary(Path(config.hydra.sweep.dir))
+        write_summary(Path(config.hydra.sweep.dir), config.optimized_metric)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        write_summary(Path(config.hydra.sweep.dir))
+        write_summary(Path(config.hydra.sweep.dir), config.optimized_metric)
