@@ -27,6 +27,9 @@ def test_norm_gn_init_kaiming_as_written(compose_config, tmp_path):
     assert result["overrides"] == overrides and result["config"]["norm"]["type"] == "GN"
     assert "Constant(layer=['GroupNorm'], val=1.0, bias=0.0)" in (tmp_path / "init_report.txt").read_text()
     assert result["val_acc"] == returned["val_acc"] >= 0.95 and result["test_acc"] >= 0.95
+    assert result["environment"]["world_size"] == 1 and result["environment"]["versions"]["lightning"]
+    logged = (tmp_path / "logs" / "hparams.yaml").read_text()  # every logger gets the same facts
+    assert f"environment.host: {result['environment']['host']}" in logged
 
 
 def test_eval_and_export(compose_config, tmp_path):

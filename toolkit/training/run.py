@@ -25,6 +25,7 @@ from ..config.targets import build_target, check_target, check_targets
 from ..errors import ConfigError, OutputError, StoppedBySignal
 from ..files import atomic_file, existing_parent
 from .data import available_cores
+from .environment import environment
 from .loggers import log_hyperparameters, tracking_facts
 from .module import Classifier, NonFiniteLossError, check_labels
 from .outputs import plot_curves, summary_line, write_init_report, write_metrics
@@ -283,7 +284,8 @@ def train_and_test(cfg: TrainConfig, folder: Path, overrides: Sequence[str], sta
         net, num_classes, optimizer, scheduler, channels_last=cfg.channels_last, config=config, data_name=data_name
     )
     trainer = make_trainer(cfg, folder)
-    log_hyperparameters(trainer.loggers, config)
+    facts = environment(trainer.world_size)
+    log_hyperparameters(trainer.loggers, {**config, "environment": facts})
     if cfg.mode == Mode.eval:
         trainer.validate(module, datamodule=datamodule, verbose=False)
         tested_with = None
@@ -313,6 +315,7 @@ def train_and_test(cfg: TrainConfig, folder: Path, overrides: Sequence[str], sta
         overrides=list(overrides),
         tags=list(cfg.tags),
         config=config,
+        environment=facts,
         **tracking_facts(trainer.loggers),
     )
     write_metrics(folder / "metrics.json", metrics)
