@@ -138,3 +138,16 @@ def test_a_sweep_killed_in_a_job_resumes_that_job_and_the_rest(sweep, tmp_path):
     assert [row["status"] for row in rows] == ["completed"] * 2 and [row["epochs"] for row in rows] == ["2", "2"]
     with (folder / "0" / "logs" / "metrics.csv").open() as file:
         assert [row["epochs"] for row in csv.DictReader(file) if row["epochs"]] == ["1.0", "2.0"]  # epoch 1 kept
+
+
+def test_resume_repeats_no_override_and_ends_as_an_uninterrupted_run(launch, tmp_path):
+    setting = ["sched=none", "model.widths=[8]", "trainer.deterministic=true"]
+    whole, part = tmp_path / "whole", tmp_path / "part"
+    assert launch(*setting, "trainer.max_epochs=3", f"hydra.run.dir={whole}").returncode == 0
+    assert launch(*setting, "trainer.max_epochs=2", f"hydra.run.dir={part}").returncode == 0
+    resumed = launch("resume=true", f"hydra.run.dir={part}", "trainer.max_epochs=3")  # nothing else repeated
+    assert resumed.returncode == 0, resumed.output[-3000:]
+    finished, stopped = (json.loads((folder / "metrics.json").read_text()) for folder in (whole, part))
+    assert stopped["config"]["model"]["widths"] == [8] and stopped["epochs"] == 3
+    for name in ("val_acc", "val_loss", "test_acc", "train_loss"):
+        assert stopped[name] == pytest.approx(finished[name], abs=1e-6), name

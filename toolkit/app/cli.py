@@ -87,8 +87,50 @@ def config_dirs(arguments: list[str]) -> list[str]:
     return folders
 
 
+def override_key(override: str) -> str:
+    """The key an override sets: `norm` for `norm=gn`, `+model.width=3` and `~tags`."""
+    return override.lstrip("+~").split("=", 1)[0]
+
+
+def given_value(arguments: list[str], key: str) -> str | None:
+    """The value that `arguments` give `key` (`key=value`), or None."""
+    return next((a.split("=", 1)[1] for a in arguments if not a.startswith("-") and override_key(a) == key), None)
+
+
+def saved_overrides(folder: Path, multirun: bool) -> list[str]:
+    """The overrides a run (`.hydra/overrides.yaml`) or a sweep (`multirun.yaml`) in `folder` was started with."""
+    import yaml
+
+    if multirun:
+        path = folder / "multirun.yaml"
+        saved = yaml.safe_load(path.read_text())["hydra"]["overrides"]["task"] if path.is_file() else []
+    else:
+        path = folder / ".hydra" / "overrides.yaml"
+        saved = yaml.safe_load(path.read_text()) if path.is_file() else []
+    return [str(override) for override in saved or []]
+
+
+def with_saved_overrides(arguments: list[str]) -> list[str]:
+    """With `resume=true`, `arguments` and the overrides the run or sweep being continued was started with,
+    except those whose key `arguments` set again (an override given now applies on top), so a resume
+    repeats nothing.
+
+    >>> with_saved_overrides(['norm=gn', 'seed=1'])
+    ['norm=gn', 'seed=1']
+    """
+    if str(given_value(arguments, "resume")).lower() != "true":
+        return arguments
+    multirun = "-m" in arguments or "--multirun" in arguments
+    folder = given_value(arguments, "hydra.sweep.dir" if multirun else "hydra.run.dir")
+    if folder is None:
+        return arguments  # FolderGuard says that resume=true needs the folder
+    given = {override_key(a) for a in arguments if not a.startswith("-") and "=" in a}
+    return [*arguments, *(o for o in saved_overrides(Path(folder), multirun) if override_key(o) not in given)]
+
+
 def main() -> None:
     """Run `task` under Hydra with the config tree shipped in the package."""
+    sys.argv[1:] = with_saved_overrides(sys.argv[1:])
     for folder in config_dirs(sys.argv[1:]):
         if not Path(folder).expanduser().is_dir():
             print(

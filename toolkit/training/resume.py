@@ -161,7 +161,8 @@ def finished_run(folder: Path, overrides: Sequence[str]) -> dict[str, Any] | Non
     if not metrics_file.is_file():
         return None
     metrics = json.loads(metrics_file.read_text())
-    return metrics if without_resume(metrics.get("overrides", [])) == without_resume(overrides) else None
+    same = sorted(without_resume(metrics.get("overrides", []))) == sorted(without_resume(overrides))
+    return metrics if same else None
 
 
 def last_checkpoint(folder: Path) -> str | None:
