@@ -58,3 +58,16 @@ class SignalOnce(SignalAtEpochStart):
         if trainer.current_epoch == self.epoch and not os.path.exists(self.marker):
             open(self.marker, "w").close()
             super().on_train_epoch_start(trainer, module)
+
+
+class FailOnce(L.Callback):
+    """Raises in the first run that starts training while the file `marker` does not exist (and leaves it):
+    a transient failure, such as a node that lost its file system for a moment."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        if not os.path.exists(self.marker):
+            open(self.marker, "w").close()
+            raise RuntimeError("a transient failure")

@@ -108,15 +108,16 @@ def test_a_sweep_folder_is_refused_resumed_and_locked(sweep):
 
 def test_sigterm_is_not_a_finished_run_and_resume_finishes_it(train, tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(Path(__file__).parent))  # a user's callback, as in test_train.py
-    stop = ["+callbacks.stop._target_=stop_after_epoch.SignalAtEpochStart", "+callbacks.stop.epoch=1"]
-    stopped = train("trainer.max_epochs=2", "sched=none", *stop, "+callbacks.stop.signal_number=15", check=False)
+    stop = ["+callbacks.stop._target_=stop_after_epoch.SignalOnce", "+callbacks.stop.epoch=1"]
+    stop += ["+callbacks.stop.signal_number=15", f"+callbacks.stop.marker={tmp_path / 'stopped'}"]
+    stopped = train("trainer.max_epochs=2", "sched=none", *stop, check=False)
     assert stopped.process.returncode == 143  # 128 + SIGTERM: a scheduler sees it did not finish
     assert stopped.process.stderr.startswith(
         "Error: training stopped by SIGTERM (a preemption, scancel or kill) in epoch 2"
     )
     assert stopped.process.stderr.rstrip().endswith(f"continue it with resume=true hydra.run.dir={stopped.folder}")
     assert not (stopped.folder / "metrics.json").exists()
-    resumed = train("trainer.max_epochs=2", "sched=none", "resume=true")
+    resumed = train("resume=true")  # the same command line, from the folder
     assert resumed.metrics["epochs"] == 2
 
 
@@ -151,3 +152,21 @@ def test_resume_repeats_no_override_and_ends_as_an_uninterrupted_run(launch, tmp
     assert stopped["config"]["model"]["widths"] == [8] and stopped["epochs"] == 3
     for name in ("val_acc", "val_loss", "test_acc", "train_loss"):
         assert stopped[name] == pytest.approx(finished[name], abs=1e-6), name
+
+
+def test_a_resumed_sweep_runs_the_failed_job_again_and_new_combinations_in_new_folders(sweep, tmp_path):
+    fail = ["+callbacks.fail._target_=stop_after_epoch.FailOnce", f"+callbacks.fail.marker={tmp_path / 'failed'}"]
+    user_code = Path(__file__).parent
+    first, folder = sweep(*QUICK, *fail, "norm=bn,gn", pythonpath=user_code)
+    assert first.returncode == 1 and [row["status"] for row in summary_rows(folder)] == ["failed", "completed"]
+    finished = (folder / "1" / "metrics.json").read_bytes()
+    resumed, _ = sweep("norm=bn,in,gn", "resume=true", pythonpath=user_code)  # the rest comes from the folder
+    assert resumed.returncode == 0, resumed.output[-3000:]
+    assert resumed.stdout.count("already finished: ") == 1 and (folder / "1" / "metrics.json").read_bytes() == finished
+    rows = summary_rows(folder)
+    norms = [next(override for override in row["overrides"].split() if override.startswith("norm=")) for row in rows]
+    assert [(row["job"], row["status"], norm) for row, norm in zip(rows, norms, strict=True)] == [
+        ("0", "completed", "norm=bn"),  # failed before, run again in its own folder
+        ("1", "completed", "norm=gn"),
+        ("3", "completed", "norm=in"),  # a new combination: a new folder after the earlier ones
+    ]

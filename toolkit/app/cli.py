@@ -25,7 +25,7 @@ from omegaconf import DictConfig
 
 from ..config import register_configs
 from ..errors import ConfigError, OutputError, StoppedBySignal, one_message
-from .folders import discard_run_folder
+from .folders import discard_run_folder  # importing folders registers the resolver of job folders
 from .help import CONFIG_NAME  # importing help registers the resolver that lists the choices in --help
 from .job import check_strategy, output_dir, overrides, sweeping, thread_count
 

@@ -8,7 +8,9 @@ writes anything into it:
   continued with `resume=true` and refused otherwise; a folder of other files is refused when the
   run would write over one of them (`init_report.txt`, `logs/`, ...);
 - a sweep folder (`hydra.sweep.dir`) that holds a sweep is likewise resumed or refused, and is
-  locked while its sweep runs, so a second sweep started into it at the same time stops at once;
+  locked while its sweep runs, so a second sweep started into it at the same time stops at once; in a
+  resumed sweep each job goes to the folder of the earlier job with the same overrides
+  (`job_folder`, the `hydra.sweep.subdir` resolver), new combinations to new folders;
 - a disk with no room for a run's first files stops the run with one line saying so.
 
 What the folder held before the run is remembered, so `discard_run_folder` removes only what the
@@ -25,9 +27,11 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
+import yaml
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
+from ..config.root import without_resume
 from ..errors import ConfigError
 from ..files import existing_parent, write_problem
 
@@ -36,6 +40,7 @@ START_OUTPUTS = (".hydra", "init_report.txt", "logs")  # what a run writes befor
 RUN_OUTPUTS = (*RUN_MARKERS, *START_OUTPUTS, "curves.png")
 SWEEP_MARKERS = ("multirun.yaml", "summary.csv", "optimization_results.yaml")
 SWEEP_LOCK = ".sweep.lock"
+NEXT_JOB_FOLDER = ".next_job_folder"  # in a resumed sweep: the first folder number free for new combinations
 PROBE_BYTES = 64 * 1024  # a run's first files (its config, log and init report) take about this much
 
 # Each run folder this process checked: what it held then (None: it did not exist), and its nearest
@@ -143,11 +148,48 @@ class FolderGuard(Callback):
             locks[folder] = lock_sweep_folder(folder)
         except ConfigError as error:
             stop(str(error))
+        if config.get("resume"):
+            numbers = job_folder_numbers(folder)
+            (folder / NEXT_JOB_FOLDER).write_text(str(max(numbers, default=-1) + 1))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         lock = locks.pop(Path(config.hydra.sweep.dir).absolute(), None)
         if lock is not None:
             lock.close()
+
+
+def job_folder_numbers(sweep_folder: Path) -> list[int]:
+    """The numbers of the job folders in `sweep_folder`."""
+    held = entries(sweep_folder) or frozenset()
+    return sorted(int(name) for name in held if name.isdigit() and (sweep_folder / name).is_dir())
+
+
+def saved_job_overrides(job_folder: Path) -> list[str]:
+    """The overrides a job folder's job ran with (its `.hydra/overrides.yaml`)."""
+    path = job_folder / ".hydra" / "overrides.yaml"
+    return [str(override) for override in yaml.safe_load(path.read_text()) or []] if path.is_file() else []
+
+
+def job_folder(sweep_dir: str, number: int, resume: bool, overrides: Any) -> str:
+    """The folder name of job `number` in a sweep (`hydra.sweep.subdir`): its number; in a resumed sweep,
+    the folder of the earlier sweep that ran the same overrides (job numbers move when the sweep's lists
+    change), or, for a new combination, a number after every earlier folder.
+
+    >>> job_folder('/nowhere', 3, False, ['norm=gn'])
+    '3'
+    """
+    if not resume:
+        return str(number)
+    folder = Path(sweep_dir)
+    first_new = int((folder / NEXT_JOB_FOLDER).read_text())
+    wanted = sorted(without_resume([str(override) for override in overrides]))
+    for earlier in (n for n in job_folder_numbers(folder) if n < first_new):
+        if sorted(without_resume(saved_job_overrides(folder / str(earlier)))) == wanted:
+            return str(earlier)
+    return str(first_new + number)
+
+
+OmegaConf.register_new_resolver("toolkit_job_folder", job_folder, replace=True)
 
 
 def discard_run_folder(folder: Path, job_name: str) -> None:

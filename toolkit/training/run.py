@@ -251,6 +251,8 @@ def run(
             print(f"already finished: {summary_line(finished, folder)}")
             return finished
         cfg.ckpt_path = cfg.ckpt_path or last_checkpoint(folder)
+        if cfg.ckpt_path is None:  # an attempt that failed or died before its first checkpoint starts over
+            (folder / "logs" / "metrics.csv").unlink(missing_ok=True)
     check_choices(cfg)
     tidy_logging()
     threads = cfg.threads if threads is None else threads
