@@ -5,7 +5,7 @@ Nothing here can fail a run: a fact that cannot be had (no git, no repository, n
 left empty (None).
 
 >>> facts = environment(world_size=1)
->>> sorted(facts['versions']) == sorted(PACKAGES) and facts['world_size'] == 1
+>>> set(facts['versions']) == {'python', *PACKAGES} and facts['world_size'] == 1
 True
 """
 
