@@ -6,6 +6,8 @@ import pytest
 import torch
 from torch import nn
 
+from toolkit.errors import ConfigError
+
 from ..conftest import built
 
 WIDTHS = "model.widths=[64,128]"
@@ -48,7 +50,11 @@ def test_init_choice_sets_every_conv_and_linear_weight(compose_config, init, lab
     torch.manual_seed(0)
     model = built(compose_config(f"init={init}", WIDTHS))
     report = {row.name: row.initializer for row in model.init_report()}
+    assert report["head.weight"] == report["head.bias"] == "Normal(std=0.01, bias=0.0) override 'head' [head]"
+    assert model.head.weight.std().item() == pytest.approx(0.01, rel=0.1) and not model.head.bias.any()
     for name, layer in weight_rows(model).items():
+        if name.startswith("head."):
+            continue  # the classifier head: init.head
         assert report[name].startswith(label), (name, report[name])
         weight = layer.weight.detach()
         if init == "constant":
@@ -60,6 +66,17 @@ def test_init_choice_sets_every_conv_and_linear_weight(compose_config, init, lab
     norms = [row for row in model.init_report() if ".bn." in row.name]
     expected_norm = "Constant(layer=['BatchNorm2d'], val=1.0, bias=0.0)"
     assert all(row.initializer.startswith(expected_norm) for row in norms)
+
+
+def test_the_head_takes_the_chosen_init_with_head_null_or_a_named_child(compose_config):
+    torch.manual_seed(0)
+    model = built(compose_config("init=kaiming", "init.head=null", WIDTHS))
+    assert {row.name: row.initializer for row in model.init_report()}["head.weight"].startswith("Kaiming(")
+    resnet = built(compose_config("model=resnet", "model.base_width=8", "init=xavier", "init.head.std=0.05"))
+    report = {row.name: row.initializer for row in resnet.init_report()}
+    assert report["fc.weight"] == "Normal(std=0.05, bias=0.0) override 'fc' [fc]"  # ResNet's head is `fc`
+    with pytest.raises(ConfigError, match=r"init\.head_name=nohead: SimpleCNN has no such child"):
+        built(compose_config("init.head_name=nohead", WIDTHS))
 
 
 def test_default_keeps_the_modules_own_init(compose_config):

@@ -31,7 +31,7 @@ def test_a_model_that_takes_no_layer_cfg_warns_and_trains_on_your_data(compose_c
     assert result["num_classes"] == 3 and result["parameters"] == 1 * 3 + 3  # in_chans=1 from the data
     assert {"val_acc", "test_acc", "test_loss"} <= set(result)
     report = (tmp_path / "init_report.txt").read_text()
-    assert "head.weight" in report and "Kaiming(" in report  # the chosen init, through initialize()
+    assert "head.weight" in report and "Normal(std=0.01, bias=0.0) override 'head'" in report  # its last Linear
 
 
 def test_early_stopping_stops_a_run_that_does_not_improve(compose_config, tmp_path):

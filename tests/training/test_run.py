@@ -135,6 +135,6 @@ def test_bf16_channels_last_and_compiled_training_on_the_cpu(compose_config, tmp
     # as it is (inductor's lowering of ConvModule is checked in tests/cnn/test_conv_module.py).
     overrides = ["trainer.precision=bf16-mixed", "channels_last=true", "compile=true", "compile_backend=eager"]
     result = run(compose_config(*overrides, "trainer.max_epochs=2", "model.widths=[8,16]"), tmp_path)
-    assert result["val_acc"] > 0.5 and result["config"]["trainer"]["precision"] == "bf16-mixed"
+    assert result["val_acc"] > 0.25 and result["config"]["trainer"]["precision"] == "bf16-mixed"  # chance: 0.1
     net = SimpleCNN(1, 10, widths=(8, 16))
     load_checkpoint(net, str(tmp_path / "checkpoints" / "last.ckpt"), strict=True)  # the same parameter names

@@ -65,6 +65,7 @@ def init_cfg_of(node: Any, norm_cfg: dict[str, Any] | None) -> list[dict[str, An
         return None
     norm_val = cfg.pop("norm_val", None)
     norm_bias = cfg.pop("norm_bias", 0.0)
+    cfg.pop("head", None), cfg.pop("head_name", None)  # the head's init: `head_init_cfg`, once the model exists
     init_cfg = [cfg]
     if norm_val is not None and norm_cfg is not None:
         from ..cnn import NORM_LAYERS
@@ -127,10 +128,46 @@ def build_model(cfg: TrainConfig, num_classes: int | None = None, in_channels: i
         note_call(error, "model", cfg.model._target_, arguments)
         raise
     check_model(cfg.model._target_, model)
-    if isinstance(model, BaseModule) and "init_cfg" not in taken and offered["init_cfg"]:
-        # The chosen init is the outermost: the model's own init_cfg, applied after it, wins.
-        model.init_cfg = offered["init_cfg"] + as_cfg_list(model.init_cfg or [])
+    if isinstance(model, BaseModule) and offered["init_cfg"]:
+        head = [entry for entry in [head_init_cfg(model, cfg.init)] if entry]
+        if "init_cfg" in taken:
+            model.init_cfg = as_cfg_list(model.init_cfg or []) + head
+        else:  # the chosen init is the outermost: the model's own init_cfg, applied after it, wins
+            model.init_cfg = offered["init_cfg"] + head + as_cfg_list(model.init_cfg or [])
     return model
+
+
+def head_name_of(model: nn.Module, name: str | None = None) -> str | None:
+    """The classifier head of `model`: the child `name`, else a `head` or `fc` linear, else its last
+    `nn.Linear` (None when it has none)."""
+    from torch import nn
+
+    modules = dict(model.named_modules())
+    if name is not None:
+        if name not in modules:
+            raise ConfigError(f"init.head_name={name}: {type(model).__name__} has no such child")
+        return name
+    for candidate in ("head", "fc"):
+        if isinstance(modules.get(candidate), nn.Linear):
+            return candidate
+    return next((key for key, module in reversed(modules.items()) if isinstance(module, nn.Linear)), None)
+
+
+def head_init_cfg(model: nn.Module, node: Any) -> dict[str, Any] | None:
+    """The init cfg that gives `model`'s classifier head `init.head` (None: no head init, as with
+    `init.head=null`, `init=default` and `init=pretrained`).
+
+    >>> from torch import nn
+    >>> head_init_cfg(nn.Sequential(nn.Conv2d(1, 4, 3), nn.Flatten(), nn.Linear(4, 10)),
+    ...               {'type': 'Kaiming', 'head': {'type': 'Normal', 'std': 0.01, 'bias': 0.0}})
+    {'type': 'Normal', 'layer': [], 'override': {'name': '2', 'type': 'Normal', 'std': 0.01, 'bias': 0.0}}
+    """
+    cfg = to_builder_cfg(node)
+    head = cfg.get("head")
+    name = head_name_of(model, cfg.get("head_name")) if head else None
+    if not head or name is None or cfg["type"] in (NO_INIT, "Pretrained"):
+        return None
+    return {"type": head["type"], "layer": [], "override": {"name": name, **head}}
 
 
 def check_model(path: str, model: Any) -> None:
@@ -158,6 +195,8 @@ def initialize_model(model: nn.Module, cfg: TrainConfig) -> list[InitRow]:
             model.init_weights()
             return model.init_report() if report_enabled() else []
         init_cfg = init_cfg_of(cfg.init, layer_cfg(cfg.norm))
+        head = head_init_cfg(model, cfg.init) if init_cfg else None
+        init_cfg = init_cfg and init_cfg + ([head] if head else [])
         with InitRecorder(model) if report_enabled() else nullcontext() as recorder:
             if init_cfg:
                 initialize(model, init_cfg)

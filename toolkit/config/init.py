@@ -1,12 +1,16 @@
 """Schemas of the init choices (`init=`): the initializer for convs and linears, and for norms.
 
 `norm_val`/`norm_bias` set the weight and bias of every norm layer (1 and 0 unless overridden);
-`norm_val=null` leaves norms to their own default.
+`norm_val=null` leaves norms to their own default. The classifier head is initialized apart, by
+`head` (Normal with std 0.01 and bias 0, as MMCV's classification heads are; `init.head=null` gives
+it the chosen init): the head is the model's `head` or `fc` linear, else its last `nn.Linear`, or the
+child that `head_name` names.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from omegaconf import II, MISSING
 
@@ -22,6 +26,8 @@ class InitConfig:
     bias: float = 0.0
     norm_val: float | None = 1.0
     norm_bias: float = 0.0
+    head: dict[str, Any] | None = field(default_factory=lambda: {"type": "Normal", "std": 0.01, "bias": 0.0})
+    head_name: str | None = None
 
 
 @dataclass
