@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import math
 
 import pytest
 import torch
@@ -138,3 +140,14 @@ def test_bf16_channels_last_and_compiled_training_on_the_cpu(compose_config, tmp
     assert result["val_acc"] > 0.25 and result["config"]["trainer"]["precision"] == "bf16-mixed"  # chance: 0.1
     net = SimpleCNN(1, 10, widths=(8, 16))
     load_checkpoint(net, str(tmp_path / "checkpoints" / "last.ckpt"), strict=True)  # the same parameter names
+
+
+def test_a_resume_that_raises_max_epochs_stretches_the_cosine_schedule(compose_config, tmp_path):
+    run(compose_config("trainer.max_epochs=2"), tmp_path / "first")  # cosine over 2 epochs: ends at lr 0
+    last = tmp_path / "first" / "checkpoints" / "last.ckpt"
+    run(compose_config("trainer.max_epochs=4", f"ckpt_path={last}"), tmp_path / "longer")
+    with (tmp_path / "longer" / "logs" / "metrics.csv").open() as file:
+        rates = [float(row["lr-AdamW"]) for row in csv.DictReader(file) if row.get("lr-AdamW")]
+    base = compose_config().optim.lr
+    cosine = [base * (1 + math.cos(math.pi * epoch / 4)) / 2 for epoch in (2, 3)]  # epochs 3 and 4 of 4
+    assert rates == pytest.approx(cosine, rel=1e-6)

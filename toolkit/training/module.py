@@ -9,6 +9,7 @@ against), so checkpoints load with `weights_only=True`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,7 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.optim.lr_scheduler import CosineAnnealingLR
 from torchmetrics.classification import MulticlassAccuracy
 
 from ..checkpoint.state_dict import NETWORK_PREFIX_KEY
@@ -201,7 +203,19 @@ class Classifier(L.LightningModule):
         optimizer = self.optimizer_factory(self.parameters())
         if self.scheduler_factory is None:
             return optimizer
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": self.scheduler_factory(optimizer), "interval": "epoch"},
-        }
+        scheduler = self.scheduler_factory(optimizer)
+        self.planned_t_max = getattr(scheduler, "T_max", None)  # before a resume restores the checkpoint's
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
+
+    def on_train_start(self) -> None:
+        """A resume that raised trainer.max_epochs stretches a restored cosine schedule to the new length:
+        its T_max becomes this run's, and the learning rate is the cosine's at the epoch reached (the
+        restored schedule would have reached its minimum and risen again)."""
+        planned = getattr(self, "planned_t_max", None)
+        for config in self.trainer.lr_scheduler_configs:
+            scheduler = config.scheduler
+            if isinstance(scheduler, CosineAnnealingLR) and planned is not None and scheduler.T_max != planned:
+                scheduler.T_max = planned
+                progress = math.cos(math.pi * scheduler.last_epoch / planned)
+                for group, base in zip(scheduler.optimizer.param_groups, scheduler.base_lrs, strict=True):
+                    group["lr"] = scheduler.eta_min + (base - scheduler.eta_min) * (1 + progress) / 2

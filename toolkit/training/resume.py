@@ -5,7 +5,8 @@ resume restores the weights, the optimizer's state (its learning rate among it),
 and the loops, so the settings that shaped them cannot change on the way: the model and its
 layers, the init, the optimizer, the schedule, the seed (which fixes the data split) and the data
 set. Changing one of them is an error that names it; the rest (`trainer.max_epochs`, the loggers,
-the callbacks, the loader's workers, ...) applies to the resumed run.
+the callbacks, the loader's workers, ...) applies to the resumed run, and a cosine schedule that
+follows `trainer.max_epochs` is stretched to a raised one.
 """
 
 from __future__ import annotations
@@ -52,9 +53,9 @@ def flat(tree: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def changed_settings(recorded: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
-    """The restored settings (`RESTORED`) in which `current` differs from `recorded`, as `key=value`: a
-    group whose `_target_` or `type` changed as `group=NewName`, and a cosine schedule's `T_max` as the
-    `trainer.max_epochs` it follows.
+    """The restored settings (`RESTORED`) in which `current` differs from `recorded`, as `key=value`; a
+    group whose `_target_` or `type` changed as `group=NewName`. A cosine schedule's `T_max` that follows
+    `trainer.max_epochs` may change with it: the resumed schedule is stretched (`Classifier.on_train_start`).
 
     >>> changed_settings({'optim': {'lr': 0.1}, 'seed': 0, 'data': {'num_workers': 0}},
     ...                  {'optim': {'lr': 0.05}, 'seed': 0, 'data': {'num_workers': 4}})
@@ -76,9 +77,19 @@ def changed_settings(recorded: Mapping[str, Any], current: Mapping[str, Any]) ->
             value = after.get(key)
             if key == "data.seed" and value == current.get("seed"):
                 continue  # it follows `seed`, reported on its own
-            follows = key == "sched.T_max" and value == current.get("trainer", {}).get("max_epochs")
-            changed.append(f"trainer.max_epochs={value} (sched.T_max follows it)" if follows else f"{key}={value}")
+            if (
+                key == "sched.T_max"
+                and follows_max_epochs(recorded, before.get(key))
+                and follows_max_epochs(current, value)
+            ):
+                continue  # trainer.max_epochs raised: the resumed cosine schedule is stretched to it
+            changed.append(f"{key}={value}")
     return changed
+
+
+def follows_max_epochs(config: Mapping[str, Any], t_max: Any) -> bool:
+    """Whether a cosine schedule's `T_max` is the run's `trainer.max_epochs` (as `sched=cosine` sets it)."""
+    return t_max is not None and t_max == config.get("trainer", {}).get("max_epochs")
 
 
 def check_resume(ckpt_path: str, checkpoint: Mapping[str, Any], config: Mapping[str, Any]) -> None:
