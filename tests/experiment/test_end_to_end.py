@@ -84,3 +84,16 @@ def test_optuna_records_failed_trials_goes_on_and_ends_in_one_line_when_none_com
         rows = list(csv.DictReader(file))
     assert [row["status"] for row in rows] == ["failed"] * 2  # the study went on after the first
     assert all("the training loss became nan" in row["error"] for row in rows)
+
+
+def test_the_deep_plain_preset_sweeps_both_inits_over_seeds_at_reduced_size(shell, tmp_path):
+    folder = tmp_path / "he2015"
+    reduced = ["trainer.max_epochs=1", "model.blocks_per_stage=3", "seed=0,1"]
+    process = shell("-m", "experiment=he2015_deep_plain", *reduced, f"hydra.sweep.dir={folder}")
+    assert process.returncode == 0, process.stderr[-3000:]
+    with (folder / "summary_by_config.csv").open() as file:
+        table = list(csv.DictReader(file))
+    assert sorted(row["config"].split()[0] for row in table) == ["init=kaiming", "init=xavier"]
+    assert [row["n"] for row in table] == ["2", "2"]
+    config = json.loads((folder / "0" / "metrics.json").read_text())["config"]
+    assert config["norm"]["type"] == "none" and config["optim"]["lr"] == 1e-3 and config["model"]["widths"] == [32]
