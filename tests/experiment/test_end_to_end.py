@@ -97,3 +97,23 @@ def test_the_deep_plain_preset_sweeps_both_inits_over_seeds_at_reduced_size(shel
     assert [row["n"] for row in table] == ["2", "2"]
     config = json.loads((folder / "0" / "metrics.json").read_text())["config"]
     assert config["norm"]["type"] == "none" and config["optim"]["lr"] == 1e-3 and config["model"]["widths"] == [32]
+
+
+@pytest.mark.parametrize(
+    ("preset", "configs"),
+    [
+        ("wu2018_batch_size", {f"norm={norm} data.batch_size={batch}" for norm in ("bn", "gn") for batch in (2, 32)}),
+        ("qiao2019_ws", {f"conv={conv} norm={norm}" for conv in ("conv2d", "conv_ws") for norm in ("bn", "gn")}),
+    ],
+)
+def test_the_small_batch_presets_sweep_their_configurations_at_reduced_size(shell, tmp_path, preset, configs):
+    folder = tmp_path / preset
+    reduced = ["trainer.max_epochs=1", "data.samples=40", "data.size=16", "seed=0", "trainer.limit_train_batches=2"]
+    process = shell("-m", f"experiment={preset}", *reduced, f"hydra.sweep.dir={folder}")
+    assert process.returncode == 0, process.stderr[-3000:]
+    with (folder / "summary_by_config.csv").open() as file:
+        table = list(csv.DictReader(file))
+    keys = ("norm", "conv", "data.batch_size")
+    swept = {" ".join(sorted(p for p in row["config"].split() if p.split("=")[0] in keys)) for row in table}
+    assert swept == {" ".join(sorted(config.split())) for config in configs}
+    assert all(row["n"] == "1" for row in table)
