@@ -24,6 +24,10 @@ seed: ${seed}
 """
 
 
+# A preset run end to end at the smallest size: one batch of each split.
+ONE_BATCH = ["trainer.limit_train_batches=1", "trainer.limit_val_batches=1", "trainer.limit_test_batches=1"]
+
+
 @pytest.fixture
 def shell(launch):
     """`shell(*arguments)`: `train.py ARGUMENTS` with the user's code (user_code.py) importable."""
@@ -88,7 +92,7 @@ def test_optuna_records_failed_trials_goes_on_and_ends_in_one_line_when_none_com
 
 def test_the_deep_plain_preset_sweeps_both_inits_over_seeds_at_reduced_size(shell, tmp_path):
     folder = tmp_path / "he2015"
-    reduced = ["trainer.max_epochs=1", "model.blocks_per_stage=3", "seed=0,1"]
+    reduced = ["trainer.max_epochs=1", "model.blocks_per_stage=3", "seed=0,1", *ONE_BATCH]
     process = shell("-m", "experiment=he2015_deep_plain", *reduced, f"hydra.sweep.dir={folder}")
     assert process.returncode == 0, process.stderr[-3000:]
     with (folder / "summary_by_config.csv").open() as file:
@@ -108,7 +112,7 @@ def test_the_deep_plain_preset_sweeps_both_inits_over_seeds_at_reduced_size(shel
 )
 def test_the_small_batch_presets_sweep_their_configurations_at_reduced_size(shell, tmp_path, preset, configs):
     folder = tmp_path / preset
-    reduced = ["trainer.max_epochs=1", "data.samples=40", "data.size=16", "seed=0", "trainer.limit_train_batches=2"]
+    reduced = ["trainer.max_epochs=1", "data.samples=40", "data.size=16", "seed=0", *ONE_BATCH]
     process = shell("-m", f"experiment={preset}", *reduced, f"hydra.sweep.dir={folder}")
     assert process.returncode == 0, process.stderr[-3000:]
     with (folder / "summary_by_config.csv").open() as file:

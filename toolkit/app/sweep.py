@@ -130,14 +130,16 @@ def write_csv(path: Path, rows: list[dict[str, Any]], columns: tuple[str, ...]) 
         file.write(table.getvalue())
 
 
-def write_summary(sweep_folder: Path, optimized_metric: str = "val_acc") -> list[dict[str, Any]]:
-    """Rebuild summary.csv, summary_by_config.csv, summary.md and summary.png from the job folders."""
+def write_summary(sweep_folder: Path, optimized_metric: str = "val_acc", chart: bool = True) -> list[dict[str, Any]]:
+    """Rebuild summary.csv, summary_by_config.csv, summary.md and (with `chart`) summary.png from the job folders."""
     rows = collect(sweep_folder)
     table = grouped(rows, optimized_metric)
     write_csv(sweep_folder / "summary.csv", rows, COLUMNS)
     write_csv(sweep_folder / "summary_by_config.csv", table, BY_CONFIG_COLUMNS)
     with atomic_file(sweep_folder / "summary.md", "w") as file:
         file.write(markdown(rows) + "\n" + markdown_section(table))
+    if not chart:
+        return rows
     if repeated(table) and optimized_metric in STATISTICS:
         error_bar_chart(table, rows, optimized_metric, sweep_folder / "summary.png")
     else:
@@ -171,7 +173,7 @@ class SweepSummary(Callback):
     def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
         self.started = time.perf_counter()
         if config.hydra.mode.name == "MULTIRUN":  # the job shows as running, even if the sweep is killed in it
-            write_summary(Path(config.hydra.sweep.dir), config.optimized_metric)
+            write_summary(Path(config.hydra.sweep.dir), config.optimized_metric, chart=False)
 
     def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
         if config.hydra.mode.name != "MULTIRUN":  # a single run's folder has metrics.json, or its error was shown
