@@ -170,3 +170,12 @@ def test_a_resumed_sweep_runs_the_failed_job_again_and_new_combinations_in_new_f
         ("1", "completed", "norm=gn"),
         ("3", "completed", "norm=in"),  # a new combination: a new folder after the earlier ones
     ]
+
+
+def test_a_mandatory_value_not_given_is_one_line_and_leaves_no_folder(train):
+    missing = train("data=folder", check=False)
+    assert (
+        missing.process.returncode == 1
+        and missing.process.stderr == "Error: data.root is not set: give data.root=...\n"
+    )
+    assert not missing.folder.exists()

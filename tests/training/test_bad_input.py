@@ -74,6 +74,7 @@ def image_folder(root, classes: dict[str, int]) -> None:
         (["data=synthetic", "data.size=60000"], r"data\.size=60000: the 10 class patterns would take \d+ GB, more"),
         (["data=synthetic", "data.num_classes=1"], r"data\.num_classes=1: classification needs at least 2 classes"),
         (["seed=-1"], r"seed=-1: must be an integer from 0 to 2\*\*32 - 1"),
+        (["data=folder"], r"^data\.root is not set: give data\.root=\.\.\.$"),  # a ??? value, not a traceback
         (["optim.lr=-1"], r"optim=AdamW\(lr=-1\.0, .*\): Invalid learning rate: -1\.0"),
         (["sched=step", "sched.step_size=0"], r"sched=StepLR\(step_size=0, gamma=0\.1\): ZeroDivisionError"),
         (["init=normal", "init.std=-1"], r"init=Normal: Normal\(.*std=-1\.0\) failed: std must be above 0"),

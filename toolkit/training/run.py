@@ -33,6 +33,7 @@ from .resume import CONFIG_KEY, changed_settings, check_resume, check_training_s
 from .trainer import make_trainer, score_test_split, tidy_logging
 
 log = logging.getLogger("toolkit.training")
+SAID_ELSEWHERE = {"init.checkpoint"}  # missing values with a message of their own (`init_cfg_of`)
 
 
 def check_choices(cfg: TrainConfig) -> None:
@@ -62,6 +63,16 @@ def check_choices(cfg: TrainConfig) -> None:
     check_target("data", cfg.data)
     check_targets("callbacks", cfg.callbacks)
     check_targets("logger", cfg.logger)
+    check_missing_values(cfg)
+
+
+def check_missing_values(cfg: TrainConfig) -> None:
+    """Stop on a mandatory value (`???` in the config) that is not given, naming it (OmegaConf would raise
+    a MissingMandatoryValue traceback when it is first read). `init.checkpoint` has its own message."""
+    missing = sorted(set(OmegaConf.missing_keys(cfg)) - SAID_ELSEWHERE)
+    if missing:
+        given = " ".join(f"{key}=..." for key in missing)
+        raise ConfigError(f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set: give {given}")
 
 
 def check_export_path(path: Path) -> None:
