@@ -34,10 +34,12 @@ def test_a_model_that_takes_no_layer_cfg_warns_and_trains_on_your_data(compose_c
     assert "head.weight" in report and "Normal(std=0.01, bias=0.0) override 'head'" in report  # its last Linear
 
 
-def test_early_stopping_stops_a_run_that_does_not_improve(compose_config, tmp_path):
+def test_early_stopping_stops_a_run_that_does_not_improve_and_says_so(compose_config, tmp_path, capsys):
     overrides = ["callbacks=early_stopping", "callbacks.early_stopping.patience=1", "optim.lr=0", "model.widths=[8]"]
     result = run(compose_config(*overrides, "trainer.max_epochs=6"), tmp_path)
     assert result["epochs"] == 2  # the best epoch, then one without improvement
+    said = "early stopping: val_acc did not improve for 1 epoch; training stopped after epoch 2 of 6"
+    assert said in capsys.readouterr().out
 
 
 def test_debug_fdr_runs_one_batch_of_each_stage_and_keeps_nothing(compose_config, tmp_path, user_code):

@@ -68,7 +68,19 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def varying(rows: list[dict[str, Any]]) -> list[str]:
+    """Each job's overrides that are not the same in every job (what tells the jobs apart), as one string.
+
+    >>> varying([{'overrides': 'norm=bn seed=0'}, {'overrides': 'norm=gn seed=0'}])
+    ['norm=bn', 'norm=gn']
+    """
+    common = set.intersection(*(set(row["overrides"].split()) for row in rows)) if rows else set()
+    return [" ".join(o for o in row["overrides"].split() if o not in common) for row in rows]
+
+
 def bar_chart(rows: list[dict[str, Any]], path: Path) -> None:
+    """val_acc per job from 0 to 1, each bar labelled by its job number and what sets it apart, the best
+    highlighted."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -78,13 +90,15 @@ def bar_chart(rows: list[dict[str, Any]], path: Path) -> None:
     if not done:
         return
     best = max(done, key=lambda row: row["val_acc"])
-    figure, axis = plt.subplots(figsize=(max(5, 1.2 * len(done)), 4))
+    figure, axis = plt.subplots(figsize=(max(6.5, 1.3 * len(done)), 4.5))
     colors = ["tab:orange" if row is best else "tab:blue" for row in done]
     positions = range(len(done))
     axis.bar(positions, [row["val_acc"] for row in done], color=colors)
-    axis.set_xticks(positions, [str(row["job"]) for row in done])
-    axis.set(xlabel="job", ylabel="val_acc", title=f"best: job {best['job']} ({best['overrides']})")
-    axis.set_ylim(min(row["val_acc"] for row in done) * 0.95, 1.0)
+    labels = [f"{row['job']}\n{label}".rstrip() for row, label in zip(done, varying(done), strict=True)]
+    axis.set_xticks(positions, labels, rotation=20 if len(done) > 4 else 0, ha="right" if len(done) > 4 else "center")
+    axis.set(ylabel="val_acc", title=f"val_acc per job (best: job {best['job']}, {best['val_acc']:.4f})")
+    axis.set_ylim(0, 1.0)
+    axis.grid(alpha=0.3, axis="y")
     figure.tight_layout()
     with atomic_file(path) as file:
         figure.savefig(file, format="png", dpi=100)

@@ -314,6 +314,7 @@ def train_and_test(cfg: TrainConfig, folder: Path, overrides: Sequence[str], sta
                 128 + signal.SIGTERM,
             ) from error
         tested_with = best_checkpoint(trainer)
+        report_early_stop(trainer)
     metrics = final_metrics(trainer)
     if trainer.global_rank > 0:  # a rank with a process of its own (trainer.strategy=ddp, several nodes):
         return metrics  # rank 0 scores the test split and writes the outputs
@@ -338,6 +339,17 @@ def train_and_test(cfg: TrainConfig, folder: Path, overrides: Sequence[str], sta
         export_weights(net, Path(cfg.export))
     print(summary_line(metrics, folder))
     return metrics
+
+
+def report_early_stop(trainer: L.Trainer) -> None:
+    """Say so when an early-stopping callback ended training before `trainer.max_epochs`."""
+    for callback in trainer.early_stopping_callbacks:
+        if callback.stopped_epoch:
+            print(
+                f"early stopping: {callback.monitor} did not improve for {callback.patience} "
+                f"epoch{'s' if callback.patience != 1 else ''}; "
+                f"training stopped after epoch {callback.stopped_epoch + 1} of {trainer.max_epochs}"
+            )
 
 
 def kept_checkpoint(folder: Path) -> str:
