@@ -18,6 +18,7 @@ EXPECTED = {
     "Swish": Swish,
     "HSwish": HSwish,
     "Clamp": Clamp,
+    "Clip": Clamp,  # MMCV registers Clamp under Clip too
     "HSigmoid": HSigmoid,
     "Mish": nn.Mish,
 }

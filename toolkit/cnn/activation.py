@@ -51,9 +51,9 @@ class HSwish(nn.Module):
         return x * self.act(x + 3) / 6
 
 
-@ACTIVATION_LAYERS.register_module()
+@ACTIVATION_LAYERS.register_module(name=["Clamp", "Clip"])
 class Clamp(nn.Module):
-    """Clamp the input to `[min, max]`, as MMCV's Clamp activation.
+    """Clamp the input to `[min, max]`, as MMCV's Clamp activation (registered as `Clip` too, as MMCV does).
 
     >>> Clamp(min=-1.0, max=1.0)(torch.tensor([-2.0, 0.5, 2.0]))
     tensor([-1.0000,  0.5000,  1.0000])
