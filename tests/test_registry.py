@@ -88,3 +88,17 @@ def test_constructor_error_of_a_type_that_takes_other_arguments(boxes):
     with pytest.raises(RuntimeError, match=r"Failing\(size=1\) failed") as raised:
         build_from_cfg({"type": "Failing", "size": 1}, boxes)
     assert isinstance(raised.value.__cause__, StrictError)
+
+
+def test_deprecated_register_module_warns_as_mmcv_does():
+    registry = Registry("old api")
+
+    with pytest.warns(DeprecationWarning, match=r"register_module\(Cls\) is deprecated"):
+
+        @registry.deprecated_register_module
+        class Old:
+            pass
+
+    with pytest.warns(DeprecationWarning):
+        registry.deprecated_register_module(force=True)(Old)  # the decorator with arguments
+    assert registry.get("Old") is Old

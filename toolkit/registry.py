@@ -133,13 +133,7 @@ class Registry:
         form, `register_module(Cls)` or a bare `@register_module`, still works with a DeprecationWarning.
         """
         if inspect.isclass(name):
-            warnings.warn(
-                "register_module(Cls) is deprecated: use register_module(module=Cls) or @register_module()",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-            self._register(name, None, force)
-            return name
+            return self.deprecated_register_module(name, force=force)
         if not isinstance(force, bool):
             raise TypeError(f"force must be a bool, got {type(force).__name__}")
         if name is not None and not isinstance(name, str):
@@ -155,6 +149,27 @@ class Registry:
             return cls
 
         return decorator
+
+    def deprecated_register_module(self, cls: type | None = None, force: bool = False) -> Any:
+        """MMCV's old form, `register_module(Cls)` or `@deprecated_register_module`: registers `cls` under its
+        name with a DeprecationWarning (as MMCV's does).
+
+        >>> import warnings
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter('always')
+        ...     _ = Registry('old').deprecated_register_module(Registry)
+        >>> caught[0].category.__name__
+        'DeprecationWarning'
+        """
+        warnings.warn(
+            "register_module(Cls) is deprecated: use register_module(module=Cls) or @register_module()",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        if cls is None:
+            return lambda later: self.deprecated_register_module(later, force=force)
+        self._register(cls, None, force)
+        return cls
 
     def _register(self, module: Callable[..., Any], name: str | list[str] | None, force: bool) -> None:
         if not (inspect.isclass(module) or inspect.isfunction(module)):

@@ -137,3 +137,11 @@ def test_generalized_attention_strides_range_and_builder():
     with pytest.raises(ValueError) as raised:
         GeneralizedAttention(16, attention_type="0000")
     assert isinstance(raised.value, AssertionError)
+
+
+def test_conv_module_is_a_plugin_and_infer_abbr_has_mmcvs_name():
+    from toolkit.cnn.plugin import infer_abbr, infer_plugin_abbr
+
+    name, layer = build_plugin_layer(dict(type="ConvModule", in_channels=3, out_channels=4, kernel_size=3), postfix=1)
+    assert name == "conv_block1" and type(layer).__name__ == "ConvModule"  # as mmcv's PLUGIN_LAYERS has it
+    assert infer_abbr is infer_plugin_abbr

@@ -26,6 +26,7 @@ from .activation import build_activation_layer
 from .conv import build_conv_layer
 from .norm import build_norm_layer
 from .padding import PADDING_LAYERS, build_padding_layer, padding_type
+from .plugin import PLUGIN_LAYERS
 
 ORDER_NAMES = frozenset(("conv", "norm", "act"))
 
@@ -35,6 +36,7 @@ def _check_cfg(cfg: Any, what: str) -> None:
         raise ArgumentTypeError(f"{what} must be a dict or None, got {type(cfg).__name__}: {cfg!r}")
 
 
+@PLUGIN_LAYERS.register_module()  # as MMCV registers it: a plugin of its own
 class ConvModule(BaseModule):
     """A conv + norm + activation block, built from configs, with MMCV's names and semantics.
 

@@ -36,6 +36,9 @@ def infer_plugin_abbr(class_type: type) -> str:
     return word.replace("-", "_").lower()
 
 
+infer_abbr = infer_plugin_abbr  # MMCV's name for it in mmcv.cnn.bricks.plugin
+
+
 def build_plugin_layer(cfg: Mapping[str, Any], postfix: int | str = "", **kwargs: Any) -> tuple[str, nn.Module]:
     """Build a plugin from `cfg` and `kwargs`; returns `(abbreviation + postfix, layer)`."""
     if not isinstance(cfg, Mapping):
