@@ -69,3 +69,13 @@ def test_checkpoint_loader_takes_mmcv_style_loaders(tmp_path):
     finally:
         for prefix in ("local://", "here://"):
             CHECKPOINT_LOADERS.module_dict.pop(prefix)
+
+
+def test_class_names_go_into_meta_and_only_local_files_are_written(tmp_path):
+    model = nn.Linear(2, 3)
+    model.CLASSES = ("cat", "dog", "emu")
+    save_checkpoint(nn.DataParallel(model), tmp_path / "named.pth", file_client_args=dict(backend="disk"))
+    assert torch.load(tmp_path / "named.pth", weights_only=True)["meta"]["CLASSES"] == ("cat", "dog", "emu")
+    with pytest.raises(ValueError, match=r"toolkit saves checkpoints to local files only"):
+        save_checkpoint(model, tmp_path / "remote.pth", file_client_args=dict(backend="petrel"))
+    assert not (tmp_path / "remote.pth").exists()

@@ -71,14 +71,29 @@ def save_checkpoint(
     filename: str | os.PathLike[str],
     optimizer: torch.optim.Optimizer | Mapping[str, torch.optim.Optimizer] | None = None,
     meta: Mapping[str, Any] | None = None,
+    file_client_args: Mapping[str, Any] | None = None,
 ) -> None:
     """Save the model's weights (on the CPU), the optimizer's state and `meta`, atomically.
 
-    `meta` gets `toolkit_version` and `time`; a dict of optimizers is saved as a dict of states.
+    `meta` gets `toolkit_version` and `time`, and the model's `CLASSES` (its class names, as MMCV
+    stores them) when it has them; a dict of optimizers is saved as a dict of states.
+    `file_client_args` is MMCV's: toolkit writes local files, so only `None` or the `disk` backend.
+
+    >>> save_checkpoint(nn.Linear(1, 1), 'x.pth', file_client_args=dict(backend='petrel'))
+    Traceback (most recent call last):
+    ValueError: file_client_args={'backend': 'petrel'}: toolkit saves checkpoints to local files only \
+(backend 'disk')
     """
     if meta is not None and not isinstance(meta, Mapping):
         raise TypeError(f"meta must be a dict or None, got {type(meta).__name__}")
+    if file_client_args is not None and dict(file_client_args).get("backend", "disk") != "disk":
+        raise ValueError(
+            f"file_client_args={dict(file_client_args)}: toolkit saves checkpoints to local files only (backend 'disk')"
+        )
     meta = dict(meta or {}, toolkit_version=__version__, time=time.asctime())
+    classes = getattr(unwrap_parallel(model), "CLASSES", None)
+    if classes is not None:
+        meta["CLASSES"] = classes
     checkpoint: dict[str, Any] = {"meta": meta, "state_dict": weights_to_cpu(get_state_dict(model))}
     if isinstance(optimizer, torch.optim.Optimizer):
         checkpoint["optimizer"] = optimizer.state_dict()
