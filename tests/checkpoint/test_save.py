@@ -79,3 +79,19 @@ def test_class_names_go_into_meta_and_only_local_files_are_written(tmp_path):
     with pytest.raises(ValueError, match=r"toolkit saves checkpoints to local files only"):
         save_checkpoint(model, tmp_path / "remote.pth", file_client_args=dict(backend="petrel"))
     assert not (tmp_path / "remote.pth").exists()
+
+
+def test_the_loader_of_a_path_is_the_one_of_its_longest_prefix_as_in_mmcv():
+    lookup = CheckpointLoader._get_checkpoint_loader
+    assert [lookup(name).__name__ for name in ("https://x/w.pth", "open-mmlab://vgg16_caffe", "work/w.pth")] == [
+        "load_from_http",
+        "load_from_openmmlab",
+        "load_from_local",
+    ]
+    CheckpointLoader.register_scheme("a/b", lambda filename, map_location: {"by": "a/b"})
+    CheckpointLoader.register_scheme("a/b/c", lambda filename, map_location: {"by": "a/b/c"})
+    try:
+        assert CheckpointLoader.load_checkpoint("a/b/c/d") == {"by": "a/b/c"}
+    finally:
+        for prefix in ("a/b", "a/b/c"):
+            CHECKPOINT_LOADERS.module_dict.pop(prefix)

@@ -113,7 +113,7 @@ def test_deprecated_name_warns_and_maps(monkeypatch):
     seen = []
     monkeypatch.setattr(sources, "load_from_source", lambda filename, *args: seen.append(filename) or linear_state(0))
     with pytest.warns(DeprecationWarning, match="resnet50_caffe is deprecated in favor of open-mmlab://detectron/"):
-        sources.load_from_open_mmlab("open-mmlab://resnet50_caffe")
+        sources.load_from_openmmlab("open-mmlab://resnet50_caffe")
     assert seen == ["https://download.openmmlab.com/pretrain/third_party/resnet50_caffe-788b5fa3.pth"]
 
 

@@ -61,7 +61,7 @@ def load_from_torchvision(filename: str, map_location: MapLocation = None, weigh
 
 
 @CHECKPOINT_LOADERS.register_module(["open-mmlab://", "openmmlab://"])
-def load_from_open_mmlab(filename: str, map_location: MapLocation = None, weights_only: bool = True) -> Any:
+def load_from_openmmlab(filename: str, map_location: MapLocation = None, weights_only: bool = True) -> Any:
     """A model-zoo name, looked up in the merged JSON tables."""
     scheme = "open-mmlab://" if filename.startswith("open-mmlab://") else "openmmlab://"
     return load_from_source(resolve_open_mmlab(filename[len(scheme) :], scheme), map_location, weights_only)
@@ -74,14 +74,23 @@ def load_from_source(filename: str, map_location: MapLocation = None, weights_on
             f"a checkpoint file name must be a str or os.PathLike, got {type(filename).__name__}: {filename!r}"
         )
     filename = os.fspath(filename)
-    matching = [prefix for prefix in CHECKPOINT_LOADERS.module_dict if filename.startswith(prefix)]
-    if not matching:
+    loader = scheme_loader(filename)
+    if loader is None:
         if "://" in filename:
             schemes = ", ".join(sorted(CHECKPOINT_LOADERS.module_dict))
             raise CheckpointError(f"no loader knows the scheme of {filename!r}; known schemes: {schemes}")
         return load_from_local(filename, map_location, weights_only)
-    loader = CHECKPOINT_LOADERS.module_dict[max(matching, key=len)]
     return loader(filename, map_location=map_location, weights_only=weights_only)
+
+
+def scheme_loader(filename: str) -> Callable[..., Any] | None:
+    """The loader of the longest registered prefix of `filename`, or None (a local path, or an unknown scheme).
+
+    >>> scheme_loader('torchvision://resnet50').__name__, scheme_loader('work/epoch_1.pth')
+    ('load_from_torchvision', None)
+    """
+    matching = [prefix for prefix in CHECKPOINT_LOADERS.module_dict if filename.startswith(prefix)]
+    return CHECKPOINT_LOADERS.module_dict[max(matching, key=len)] if matching else None
 
 
 class CheckpointLoader:
@@ -108,6 +117,15 @@ class CheckpointLoader:
         names = [prefixes] if isinstance(prefixes, str) else list(prefixes)
         CHECKPOINT_LOADERS.register_module(names, force=force, module=_taking_weights_only(loader))
         return loader
+
+    @classmethod
+    def _get_checkpoint_loader(cls, path: str) -> Callable[..., Any]:
+        """MMCV's lookup: the loader of the longest registered prefix of `path`, else `load_from_local`.
+
+        >>> CheckpointLoader._get_checkpoint_loader('https://host/w.pth').__name__
+        'load_from_http'
+        """
+        return scheme_loader(path) or load_from_local
 
     @classmethod
     def load_checkpoint(cls, filename: str, map_location: MapLocation = None, logger: Any = None) -> Any:
