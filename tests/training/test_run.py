@@ -151,3 +151,14 @@ def test_a_resume_that_raises_max_epochs_stretches_the_cosine_schedule(compose_c
     base = compose_config().optim.lr
     cosine = [base * (1 + math.cos(math.pi * epoch / 4)) / 2 for epoch in (2, 3)]  # epochs 3 and 4 of 4
     assert rates == pytest.approx(cosine, rel=1e-6)
+
+
+def test_lr_find_suggests_a_rate_plots_it_and_trains_nothing(compose_config, tmp_path, capsys):
+    found = run(compose_config("mode=lr_find", "lr_find.num_training=30"), tmp_path)
+    assert 1e-6 <= found["suggested_lr"] <= 1.0 and len(found["lr_find"]["lr"]) == 30
+    assert metrics(tmp_path)["suggested_lr"] == found["suggested_lr"] and metrics(tmp_path)["mode"] == "lr_find"
+    assert (tmp_path / "lr_find.png").read_bytes()[:4] == b"\x89PNG"
+    assert f"suggested learning rate: optim.lr={found['suggested_lr']:.3g}" in capsys.readouterr().out
+    assert not list(tmp_path.glob(".lr_find_*")) and not (tmp_path / "checkpoints").exists()
+    with pytest.raises(ConfigError, match=r"lr_find\.min_lr=1\.0, lr_find\.max_lr=0\.1: need 0 < min_lr < max_lr"):
+        run(compose_config("mode=lr_find", "lr_find.min_lr=1.0", "lr_find.max_lr=0.1"), tmp_path / "bad")

@@ -21,10 +21,21 @@ from ..errors import ConfigError
 
 
 class Mode(str, Enum):
-    """`train` (resuming from `ckpt_path` if given), or `eval` (the metrics of `ckpt_path` on the val split)."""
+    """`train` (resuming from `ckpt_path` if given), `eval` (the metrics of `ckpt_path` on the val split), or
+    `lr_find` (Lightning's learning-rate finder: a suggested `optim.lr`)."""
 
     train = "train"
     eval = "eval"
+    lr_find = "lr_find"
+
+
+@dataclass
+class LRFindConfig:
+    """`mode=lr_find`: the range of learning rates tried, and over how many training steps."""
+
+    min_lr: float = 1e-6
+    max_lr: float = 1.0
+    num_training: int = 100
 
 
 @dataclass
@@ -54,6 +65,7 @@ class TrainConfig:
     channels_last: bool = False
     compile: bool = False
     compile_backend: str = "inductor"
+    lr_find: LRFindConfig = field(default_factory=LRFindConfig)
 
 
 # The metrics every training run produces: what `optimized_metric` may name.

@@ -27,6 +27,7 @@ from ..files import atomic_file, existing_parent
 from .data import available_cores
 from .environment import environment
 from .loggers import log_hyperparameters, tracking_facts
+from .lr_find import check_lr_find, find_lr
 from .module import Classifier, NonFiniteLossError, check_labels
 from .outputs import plot_curves, summary_line, write_init_report, write_metrics
 from .resume import CONFIG_KEY, changed_settings, check_resume, check_training_state, finished_run, last_checkpoint
@@ -56,6 +57,8 @@ def check_choices(cfg: TrainConfig) -> None:
             "trainer.max_epochs=0 trains nothing, and the test split would score untrained weights: train at least "
             "one epoch, or score a checkpoint with mode=eval ckpt_path=..."
         )
+    if cfg.mode == Mode.lr_find:
+        check_lr_find(cfg.lr_find)
     if cfg.export:
         check_export_path(Path(cfg.export))
     check_optimized_metric(cfg.optimized_metric)
@@ -299,6 +302,13 @@ def train_and_test(cfg: TrainConfig, folder: Path, overrides: Sequence[str], sta
     trainer = make_trainer(cfg, folder)
     facts = environment(trainer.world_size)
     log_hyperparameters(trainer.loggers, {**config, "environment": facts})
+    if cfg.mode == Mode.lr_find:
+        found = find_lr(trainer, module, datamodule, cfg.lr_find, folder)
+        recorded = {"mode": "lr_find", "overrides": list(overrides), "config": config, "environment": facts}
+        write_metrics(folder / "metrics.json", {**found, **recorded})
+        shown = f"optim.lr={found['suggested_lr']:.3g}" if found["suggested_lr"] else "none (the loss did not fall)"
+        print(f"suggested learning rate: {shown} -> {folder / 'lr_find.png'}")
+        return found
     if cfg.mode == Mode.eval:
         trainer.validate(module, datamodule=datamodule, verbose=False)
         tested_with = None
