@@ -41,6 +41,7 @@ def test_default_run_reaches_097_and_writes_every_output(train):
     assert sorted(path.name for path in run.folder.iterdir()) == [
         ".hydra",
         "checkpoints",
+        "confusion.png",
         "curves.png",
         "init_report.txt",
         "logs",

@@ -162,3 +162,25 @@ def test_lr_find_suggests_a_rate_plots_it_and_trains_nothing(compose_config, tmp
     assert not list(tmp_path.glob(".lr_find_*")) and not (tmp_path / "checkpoints").exists()
     with pytest.raises(ConfigError, match=r"lr_find\.min_lr=1\.0, lr_find\.max_lr=0\.1: need 0 < min_lr < max_lr"):
         run(compose_config("mode=lr_find", "lr_find.min_lr=1.0", "lr_find.max_lr=0.1"), tmp_path / "bad")
+
+
+def test_the_test_report_agrees_with_the_predictions_of_the_best_checkpoint(compose_config, tmp_path):
+    from toolkit.training.data import DigitsData
+
+    result = run(compose_config(SHORT), tmp_path)
+    net = SimpleCNN(1, 10).eval()
+    load_checkpoint(net, result["tested_with"], strict=True)
+    logits, labels = [], []
+    with torch.no_grad():
+        for images, batch_labels in DigitsData(seed=0).test_dataloader():
+            logits.append(net(images))
+            labels.append(batch_labels)
+    logits, labels = torch.cat(logits), torch.cat(labels)
+    confusion = torch.bincount(labels * 10 + logits.argmax(1), minlength=100).view(10, 10)
+    assert result["test_confusion"] == confusion.tolist()  # rows: true class
+    per_class = (confusion.diagonal() / confusion.sum(1)).tolist()
+    assert result["test_per_class_acc"] == pytest.approx(per_class)
+    top5 = (logits.topk(5, dim=1).indices == labels[:, None]).any(1).float().mean().item()
+    assert result["test_acc_top5"] == pytest.approx(top5, abs=1e-6)
+    assert result["test_acc"] == pytest.approx(confusion.diagonal().sum().item() / len(labels), abs=1e-6)
+    assert (tmp_path / "confusion.png").read_bytes()[:4] == b"\x89PNG"

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.optim.lr_scheduler import CosineAnnealingLR
-from torchmetrics.classification import MulticlassAccuracy
+from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
 
 from ..checkpoint.state_dict import NETWORK_PREFIX_KEY
 from ..errors import ConfigError
@@ -101,6 +101,10 @@ class Classifier(L.LightningModule):
         self.check_every, self.channels_last = check_every, channels_last
         for stage in ("train", "val", "test"):
             setattr(self, f"{stage}_acc", MulticlassAccuracy(num_classes, average="micro", validate_args=False))
+        # The test split's report: the confusion counts (per-class accuracy follows) and, past 5 classes, top-5.
+        self.test_confusion = MulticlassConfusionMatrix(num_classes, validate_args=False)
+        self.test_top5 = MulticlassAccuracy(num_classes, top_k=5, validate_args=False) if num_classes > 5 else None
+        self.test_report: dict[str, Any] = {}
         # The current step and epoch, counted on the device; the first non-finite loss: its step and
         # epoch (-1 while there is none) and its value.
         self.register_buffer("position", torch.zeros(2, dtype=torch.long), persistent=False)
@@ -174,12 +178,15 @@ class Classifier(L.LightningModule):
         self.log("epochs", float(self.current_epoch + 1), sync_dist=True)
         self.train_acc.reset()
 
-    def evaluation_step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> None:
+    def evaluation_step(
+        self, batch: tuple[torch.Tensor, torch.Tensor], stage: str
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         images, labels = batch
         labels = self.recorded_labels(labels, stage)
         logits = self.net(self.formatted(images))
         getattr(self, f"{stage}_acc").update(logits, labels)
         self.log(f"{stage}_loss", F.cross_entropy(logits, labels), prog_bar=True, sync_dist=True)
+        return logits, labels
 
     def evaluation_epoch_end(self, stage: str) -> None:
         self.raise_if_non_finite()
@@ -194,10 +201,24 @@ class Classifier(L.LightningModule):
         self.evaluation_epoch_end("val")
 
     def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_index: int) -> None:
-        self.evaluation_step(batch, "test")
+        logits, labels = self.evaluation_step(batch, "test")
+        self.test_confusion.update(logits, labels)
+        if self.test_top5 is not None:
+            self.test_top5.update(logits, labels)
 
     def on_test_epoch_end(self) -> None:
         self.evaluation_epoch_end("test")
+        if self.test_top5 is not None:
+            self.log("test_acc_top5", self.test_top5.compute(), sync_dist=True)
+            self.test_top5.reset()
+        counts = self.test_confusion.compute().long()
+        self.test_confusion.reset()
+        support = counts.sum(dim=1).tolist()
+        correct = counts.diagonal().tolist()
+        self.test_report = {
+            "test_confusion": counts.tolist(),  # rows: the true class; columns: the predicted one
+            "test_per_class_acc": [hit / total if total else None for hit, total in zip(correct, support, strict=True)],
+        }
 
     def configure_optimizers(self) -> Any:
         optimizer = self.optimizer_factory(self.parameters())

@@ -1,4 +1,4 @@
-"""What a run leaves in its output folder: metrics.json, init_report.txt, curves.png."""
+"""What a run leaves in its output folder: metrics.json, init_report.txt, curves.png, confusion.png."""
 
 from __future__ import annotations
 
@@ -63,6 +63,33 @@ def plot_curves(metrics_csv: Path, path: Path) -> None:
             axis.legend()
     figure.tight_layout()
     figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def plot_confusion(counts: Sequence[Sequence[int]], path: Path) -> None:
+    """The test split's confusion matrix as a PNG: true class down, predicted class across, counts in
+    the cells (up to 20 classes)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    classes = len(counts)
+    figure, axis = plt.subplots(figsize=(min(12, 2 + 0.5 * classes), min(11, 1.5 + 0.5 * classes)))
+    image = axis.imshow(counts, cmap="Blues")
+    figure.colorbar(image, ax=axis)
+    axis.set(xlabel="predicted class", ylabel="true class", title="test split: confusion matrix")
+    if classes <= 20:
+        axis.set_xticks(range(classes))
+        axis.set_yticks(range(classes))
+        peak = max(max(row) for row in counts) or 1
+        for row, values in enumerate(counts):
+            for column, value in enumerate(values):
+                color = "white" if value > peak / 2 else "black"
+                axis.text(column, row, str(value), ha="center", va="center", color=color, fontsize=8)
+    figure.tight_layout()
+    with atomic_file(path) as file:
+        figure.savefig(file, format="png", dpi=100)
     plt.close(figure)
 
 

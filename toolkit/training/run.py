@@ -29,7 +29,7 @@ from .environment import environment
 from .loggers import log_hyperparameters, tracking_facts
 from .lr_find import check_lr_find, find_lr
 from .module import Classifier, NonFiniteLossError, check_labels
-from .outputs import plot_curves, summary_line, write_init_report, write_metrics
+from .outputs import plot_confusion, plot_curves, summary_line, write_init_report, write_metrics
 from .resume import CONFIG_KEY, changed_settings, check_resume, check_training_state, finished_run, last_checkpoint
 from .trainer import make_trainer, score_test_split, tidy_logging
 
@@ -328,7 +328,7 @@ def train_and_test(cfg: TrainConfig, folder: Path, overrides: Sequence[str], sta
     metrics = final_metrics(trainer)
     if trainer.global_rank > 0:  # a rank with a process of its own (trainer.strategy=ddp, several nodes):
         return metrics  # rank 0 scores the test split and writes the outputs
-    metrics.update(score_test_split(trainer, module, datamodule, tested_with))
+    metrics.update(score_test_split(trainer, module, datamodule, tested_with), **module.test_report)
     metrics.update(
         mode=Mode(cfg.mode).value,
         tested_with=tested_with or "the final weights",
@@ -345,6 +345,8 @@ def train_and_test(cfg: TrainConfig, folder: Path, overrides: Sequence[str], sta
     write_metrics(folder / "metrics.json", metrics)
     if (folder / "logs" / "metrics.csv").is_file():
         plot_curves(folder / "logs" / "metrics.csv", folder / "curves.png")
+    if module.test_report:
+        plot_confusion(module.test_report["test_confusion"], folder / "confusion.png")
     if cfg.export:
         export_weights(net, Path(cfg.export))
     print(summary_line(metrics, folder))
