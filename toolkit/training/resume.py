@@ -54,8 +54,9 @@ def flat(tree: Any, prefix: str = "") -> dict[str, Any]:
 
 def changed_settings(recorded: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
     """The restored settings (`RESTORED`) in which `current` differs from `recorded`, as `key=value`; a
-    group whose `_target_` or `type` changed as `group=NewName`. A cosine schedule's `T_max` that follows
-    `trainer.max_epochs` may change with it: the resumed schedule is stretched (`Classifier.on_train_start`).
+    group whose `_target_` or `type` changed as `group=NewName`. A key that only one side has (the schema
+    of another toolkit version) is left out. A cosine schedule's `T_max` that follows `trainer.max_epochs`
+    may change with it: the resumed schedule is stretched (`Classifier.on_train_start`).
 
     >>> changed_settings({'optim': {'lr': 0.1}, 'seed': 0, 'data': {'num_workers': 0}},
     ...                  {'optim': {'lr': 0.05}, 'seed': 0, 'data': {'num_workers': 4}})
@@ -71,7 +72,7 @@ def changed_settings(recorded: Mapping[str, Any], current: Mapping[str, Any]) ->
         if kind is not None and before.get(kind) != after.get(kind):
             changed.append(f"{group}={str(after.get(kind) or 'none').rsplit('.', 1)[-1]}")
             continue
-        for key in sorted(before.keys() | after.keys()):
+        for key in sorted(before.keys() & after.keys()):  # a key on one side only: a schema of another version
             if (key.startswith("data.") and key.split(".")[1] in LOADING) or before.get(key) == after.get(key):
                 continue
             value = after.get(key)
