@@ -27,7 +27,7 @@ from ..config import register_configs
 from ..errors import ConfigError, OutputError, StoppedBySignal, one_message
 from .folders import discard_run_folder  # importing folders registers the resolver of job folders
 from .help import CONFIG_NAME  # importing help registers the resolver that lists the choices in --help
-from .job import check_strategy, output_dir, overrides, sweeping, thread_count
+from .job import check_strategy, output_dir, overrides, saved_overrides, sweeping, thread_count
 
 log = logging.getLogger("toolkit.app")
 CONFIG_PACKAGE = "pkg://toolkit.conf"
@@ -97,16 +97,12 @@ def given_value(arguments: list[str], key: str) -> str | None:
     return next((a.split("=", 1)[1] for a in arguments if not a.startswith("-") and override_key(a) == key), None)
 
 
-def saved_overrides(folder: Path, multirun: bool) -> list[str]:
-    """The overrides a run (`.hydra/overrides.yaml`) or a sweep (`multirun.yaml`) in `folder` was started with."""
+def saved_sweep_overrides(folder: Path) -> list[str]:
+    """The overrides the sweep in `folder` was started with (its `multirun.yaml`; none without it)."""
     import yaml
 
-    if multirun:
-        path = folder / "multirun.yaml"
-        saved = yaml.safe_load(path.read_text())["hydra"]["overrides"]["task"] if path.is_file() else []
-    else:
-        path = folder / ".hydra" / "overrides.yaml"
-        saved = yaml.safe_load(path.read_text()) if path.is_file() else []
+    path = folder / "multirun.yaml"
+    saved = yaml.safe_load(path.read_text())["hydra"]["overrides"]["task"] if path.is_file() else []
     return [str(override) for override in saved or []]
 
 
@@ -125,7 +121,8 @@ def with_saved_overrides(arguments: list[str]) -> list[str]:
     if folder is None:
         return arguments  # FolderGuard says that resume=true needs the folder
     given = {override_key(a) for a in arguments if not a.startswith("-") and "=" in a}
-    return [*arguments, *(o for o in saved_overrides(Path(folder), multirun) if override_key(o) not in given)]
+    saved = saved_sweep_overrides(Path(folder)) if multirun else saved_overrides(Path(folder))
+    return [*arguments, *(override for override in saved if override_key(override) not in given)]
 
 
 def main() -> None:

@@ -27,13 +27,13 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
-import yaml
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from ..config.root import without_resume
+from ..config.root import same_run
 from ..errors import ConfigError
 from ..files import existing_parent, write_problem
+from .job import saved_overrides
 
 RUN_MARKERS = (".hydra", "metrics.json", "checkpoints")  # a folder with one of these holds a run
 START_OUTPUTS = (".hydra", "init_report.txt", "logs")  # what a run writes before it trains, besides its log
@@ -164,12 +164,6 @@ def job_folder_numbers(sweep_folder: Path) -> list[int]:
     return sorted(int(name) for name in held if name.isdigit() and (sweep_folder / name).is_dir())
 
 
-def saved_job_overrides(job_folder: Path) -> list[str]:
-    """The overrides a job folder's job ran with (its `.hydra/overrides.yaml`)."""
-    path = job_folder / ".hydra" / "overrides.yaml"
-    return [str(override) for override in yaml.safe_load(path.read_text()) or []] if path.is_file() else []
-
-
 def job_folder(sweep_dir: str, number: int, resume: bool, overrides: Any) -> str:
     """The folder name of job `number` in a sweep (`hydra.sweep.subdir`): its number; in a resumed sweep,
     the folder of the earlier sweep that ran the same overrides (job numbers move when the sweep's lists
@@ -182,9 +176,9 @@ def job_folder(sweep_dir: str, number: int, resume: bool, overrides: Any) -> str
         return str(number)
     folder = Path(sweep_dir)
     first_new = int((folder / NEXT_JOB_FOLDER).read_text())
-    wanted = sorted(without_resume([str(override) for override in overrides]))
+    wanted = [str(override) for override in overrides]
     for earlier in (n for n in job_folder_numbers(folder) if n < first_new):
-        if sorted(without_resume(saved_job_overrides(folder / str(earlier)))) == wanted:
+        if same_run(saved_overrides(folder / str(earlier)), wanted):
             return str(earlier)
     return str(first_new + number)
 

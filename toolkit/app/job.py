@@ -18,6 +18,14 @@ def output_dir() -> Path:
     return Path(HydraConfig.get().runtime.output_dir) if HydraConfig.initialized() else Path.cwd()
 
 
+def saved_overrides(folder: Path) -> list[str]:
+    """The overrides the run in `folder` was started with (Hydra's `.hydra/overrides.yaml`; none without it)."""
+    import yaml
+
+    path = folder / ".hydra" / "overrides.yaml"
+    return [str(override) for override in yaml.safe_load(path.read_text()) or []] if path.is_file() else []
+
+
 def overrides() -> list[str]:
     """The command-line overrides of this job (none outside Hydra)."""
     return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []

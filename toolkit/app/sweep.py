@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import yaml
 from hydra.core.utils import JobReturn, JobStatus
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
@@ -30,6 +29,7 @@ from ..errors import ConfigError, one_message
 from ..files import atomic_file
 from .by_config import COLUMNS as BY_CONFIG_COLUMNS
 from .by_config import STATISTICS, configuration, grouped, markdown_section, repeated
+from .job import saved_overrides
 
 METRICS = ("val_acc", "test_acc", "val_loss", "test_loss", "train_loss", "train_acc", "epochs")
 COLUMNS = ("job", "status", "overrides", *METRICS, "wall_time_s", "error")
@@ -37,8 +37,7 @@ COLUMNS = ("job", "status", "overrides", *METRICS, "wall_time_s", "error")
 
 def job_row(folder: Path) -> dict[str, Any]:
     """The summary row of one job folder."""
-    overrides_file = folder / ".hydra" / "overrides.yaml"
-    overrides = yaml.safe_load(overrides_file.read_text()) if overrides_file.is_file() else []
+    overrides = saved_overrides(folder)
     status_file, metrics_file = folder / "job_status.json", folder / "metrics.json"
     status = json.loads(status_file.read_text()) if status_file.is_file() else {"status": "running"}
     metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}

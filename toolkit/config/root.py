@@ -95,3 +95,12 @@ def without_resume(overrides: Sequence[str]) -> list[str]:
     ['norm=gn']
     """
     return [override for override in overrides if not override.lstrip("+~").startswith("resume=")]
+
+
+def same_run(overrides: Sequence[str], others: Sequence[str]) -> bool:
+    """Whether two lists of overrides describe the same run (in any order, `resume=` aside).
+
+    >>> same_run(['norm=gn', 'seed=1', 'resume=true'], ['seed=1', 'norm=gn'])
+    True
+    """
+    return sorted(without_resume(overrides)) == sorted(without_resume(others))

@@ -48,9 +48,14 @@ def check_labels(labels: torch.Tensor, num_classes: int, data_name: str, where: 
 be class indices from 0 to 9 (10 classes); cross_entropy would skip -100 and fail on others
     """
     check_label_dtype(labels, data_name)
-    bad = labels[(labels < 0) | (labels >= num_classes)]
+    bad = labels[out_of_range(labels, num_classes)]
     if bad.numel():
         raise LabelError(label_message(int(bad[0]), num_classes, data_name, where))
+
+
+def out_of_range(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """Which of `labels` are no class index of `num_classes` classes."""
+    return (labels < 0) | (labels >= num_classes)
 
 
 def check_label_dtype(labels: torch.Tensor, data_name: str) -> None:
@@ -105,6 +110,7 @@ class Classifier(L.LightningModule):
         self.test_confusion = MulticlassConfusionMatrix(num_classes, validate_args=False)
         self.test_top5 = MulticlassAccuracy(num_classes, top_k=5, validate_args=False) if num_classes > 5 else None
         self.test_report: dict[str, Any] = {}
+        self.planned_t_max: int | None = None  # the cosine schedule's length this run plans (configure_optimizers)
         # The current step and epoch, counted on the device; the first non-finite loss: its step and
         # epoch (-1 while there is none) and its value.
         self.register_buffer("position", torch.zeros(2, dtype=torch.long), persistent=False)
@@ -148,7 +154,7 @@ class Classifier(L.LightningModule):
     def recorded_labels(self, labels: torch.Tensor, stage: str) -> torch.Tensor:
         """`labels` clamped to the classes, the first one out of range recorded on the device (no host sync)."""
         check_label_dtype(labels, self.data_name)
-        bad = (labels < 0) | (labels >= self.num_classes)
+        bad = out_of_range(labels, self.num_classes)
         first = bad.any() & (self.bad_label[0] < 0)
         step = self.position + self.position.new_tensor([1, 0])  # this step, counted from 1 as record_non_finite does
         stage_index = self.position.new_tensor([STAGES.index(stage)])
@@ -232,7 +238,7 @@ class Classifier(L.LightningModule):
         """A resume that raised trainer.max_epochs stretches a restored cosine schedule to the new length:
         its T_max becomes this run's, and the learning rate is the cosine's at the epoch reached (the
         restored schedule would have reached its minimum and risen again)."""
-        planned = getattr(self, "planned_t_max", None)
+        planned = self.planned_t_max
         for config in self.trainer.lr_scheduler_configs:
             scheduler = config.scheduler
             if isinstance(scheduler, CosineAnnealingLR) and planned is not None and scheduler.T_max != planned:

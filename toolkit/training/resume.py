@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from ..config.root import without_resume
+from ..config.root import same_run
 from ..errors import ConfigError
 
 log = logging.getLogger("toolkit.training")
@@ -173,8 +173,7 @@ def finished_run(folder: Path, overrides: Sequence[str]) -> dict[str, Any] | Non
     if not metrics_file.is_file():
         return None
     metrics = json.loads(metrics_file.read_text())
-    same = sorted(without_resume(metrics.get("overrides", []))) == sorted(without_resume(overrides))
-    return metrics if same else None
+    return metrics if same_run(metrics.get("overrides", []), overrides) else None
 
 
 def last_checkpoint(folder: Path) -> str | None:
