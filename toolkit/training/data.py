@@ -45,6 +45,7 @@ class ClassificationData(L.LightningDataModule):
 
     num_classes: int
     channels: int
+    samples_key = "the number of samples"  # how messages name the data set's size
 
     def __init__(
         self,
@@ -86,7 +87,7 @@ class ClassificationData(L.LightningDataModule):
         """Train, val and test subsets of `load()`, by the seed."""
         self.dataset = self.load()
         name, total = type(self).__name__, len(self.dataset)
-        check_fits("the number of samples", total, total * INDEX_BYTES, f"the split order of {name}")
+        check_fits(self.samples_key, total, total * INDEX_BYTES, f"the split order of the samples of {name}")
         order = seeded_order(total, self.seed).tolist()
         test_size, val_size = part_size(total, self.test_fraction), part_size(total, self.val_fraction)
         if test_size + val_size >= total:
@@ -214,6 +215,8 @@ class SyntheticImages(Dataset):
 class SyntheticData(ClassificationData):
     """Images generated on the fly, with a learnable class signal under Gaussian noise."""
 
+    samples_key = "data.samples"
+
     def __init__(
         self,
         num_classes: int = 10,
@@ -226,7 +229,6 @@ class SyntheticData(ClassificationData):
         check_data_arguments(num_classes=num_classes, channels=channels, size=size, samples=samples)
         if num_classes < 2:
             raise ConfigError(f"data.num_classes={num_classes}: classification needs at least 2 classes")
-        check_fits("data.samples", samples, samples * INDEX_BYTES, "the split order of the samples")
         check_fits("data.size", size, num_classes * channels * size * size * 4, f"the {num_classes} class patterns")
         self.num_classes, self.channels, self.size = num_classes, channels, size
         self.samples, self.noise = samples, noise
