@@ -1,4 +1,4 @@
-"""Benchmark weight init on a ResNet-50-sized model (about 25M parameters), in one run.
+"""Benchmark weight init on `model=resnet model.depth=50` (25.6M parameters), in one run.
 
 Prints, as ratios to a raw loop calling `torch.nn.init` on the same layers (lower is better):
   - `initialize(model, init_cfg)` with Kaiming for convs and linears and Constant 1/0 for norms;
@@ -16,49 +16,16 @@ import importlib.util
 import logging
 from collections.abc import Callable
 
-import torch
 from benchkit import Bench, paired_medians
 from torch import nn
 
-from toolkit import BaseModule, ConvModule, Sequential, initialize
+from toolkit import BaseModule, initialize
+from toolkit.models import ResNetClassifier
 
 INIT_CFG = [
     dict(type="Kaiming", layer=["Conv2d", "Linear"], mode="fan_out", nonlinearity="relu"),
     dict(type="Constant", layer="_BatchNorm", val=1, bias=0),
 ]
-
-
-class Bottleneck(BaseModule):
-    def __init__(self, in_channels: int, mid: int, stride: int) -> None:
-        super().__init__()
-        bn = dict(type="BN")
-        self.conv1 = ConvModule(in_channels, mid, 1, norm_cfg=bn)
-        self.conv2 = ConvModule(mid, mid, 3, stride=stride, padding=1, norm_cfg=bn)
-        self.conv3 = ConvModule(mid, mid * 4, 1, norm_cfg=bn, act_cfg=None)
-        self.downsample = (
-            ConvModule(in_channels, mid * 4, 1, stride=stride, norm_cfg=bn, act_cfg=None)
-            if stride != 1 or in_channels != mid * 4
-            else None
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        identity = x if self.downsample is None else self.downsample(x)
-        return torch.relu(self.conv3(self.conv2(self.conv1(x))) + identity)
-
-
-class ResNet50(BaseModule):
-    def __init__(self, init_cfg: list[dict] | None = None) -> None:
-        super().__init__(init_cfg)
-        self.stem = ConvModule(3, 64, 7, stride=2, padding=3, norm_cfg=dict(type="BN"))
-        stages, in_channels = [], 64
-        for mid, blocks, stride in ((64, 3, 1), (128, 4, 2), (256, 6, 2), (512, 3, 2)):
-            layers = []
-            for index in range(blocks):
-                layers.append(Bottleneck(in_channels, mid, stride if index == 0 else 1))
-                in_channels = mid * 4
-            stages.append(Sequential(*layers))
-        self.stages = Sequential(*stages)
-        self.fc = nn.Linear(2048, 1000)
 
 
 def raw_init(model: nn.Module) -> None:
@@ -110,7 +77,8 @@ def main() -> None:
     bench = Bench("bench_init", __doc__, repeats=21)
     args = bench.parse()
     logging.getLogger("toolkit.init").setLevel(logging.WARNING)
-    raw_model, init_model, tree = ResNet50(), ResNet50(), ResNet50(init_cfg=INIT_CFG)
+    raw_model, init_model = ResNetClassifier(depth=50), ResNetClassifier(depth=50)
+    tree = ResNetClassifier(depth=50, init_cfg=INIT_CFG)
     parameters = sum(p.numel() for p in tree.parameters())
 
     def init_weights_with_report() -> None:

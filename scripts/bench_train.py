@@ -82,10 +82,10 @@ class Setting:
     def network(self) -> Any:
         import torch
 
-        from toolkit.models import ResNet, SimpleCNN
+        from toolkit.models import ResNetClassifier, SimpleCNN
 
         depth = {"resnet18": 18, "resnet34": 34}.get(self.model)
-        net = SimpleCNN(3, 10) if depth is None else ResNet(depth=depth, in_channels=3, num_classes=1000)
+        net = SimpleCNN(3, 10) if depth is None else ResNetClassifier(depth=depth, in_channels=3, num_classes=1000)
         net = net.to(self.device)
         if self.channels_last:
             net = net.to(memory_format=torch.channels_last)

@@ -11,6 +11,9 @@ True
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 
 class ConfigError(ValueError):
     """A config that composes but cannot be built; the message names the key and the value."""
@@ -59,6 +62,38 @@ def add_note(error: BaseException, note: str) -> None:
         error.add_note(note)
     else:
         error.__notes__ = [*getattr(error, "__notes__", []), note]
+
+
+def with_context(error: BaseException, context: str) -> BaseException:
+    """`error` itself, its message now starting with `context`: its type and attributes stay, so an
+    `except` written for the original still catches it. An error whose first argument is not a message
+    (an OSError's errno) gets `context` as a note instead.
+
+    >>> with_context(KeyError('BN3'), 'layer conv1: ')
+    KeyError('layer conv1: BN3')
+    """
+    if error.args and isinstance(error.args[0], str):
+        error.args = (f"{context}{error.args[0]}", *error.args[1:])
+    else:
+        add_note(error, context.rstrip(": "))
+    return error
+
+
+@contextlib.contextmanager
+def building(path: str) -> Iterator[None]:
+    """Name the layer being built (its path in the model) in its build error, keeping the error's type.
+
+    >>> with building('stages.0.1'):
+    ...     raise ValueError('GN: num_groups=3 does not divide the 32 channels')
+    Traceback (most recent call last):
+    ...
+    ValueError: layer stages.0.1: GN: num_groups=3 does not divide the 32 channels
+    """
+    try:
+        yield
+    except (ValueError, KeyError, TypeError) as error:
+        with_context(error, f"layer {path}: ")
+        raise
 
 
 def one_message(error: Exception) -> str:

@@ -18,6 +18,8 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from .errors import with_context
+
 __all__ = ["Registry", "build_from_cfg"]
 
 
@@ -272,12 +274,8 @@ def construct(factory: Callable[..., Any], kwargs: dict[str, Any], label: str, *
         return factory(*args, **kwargs)
     except Exception as error:
         shown = ", ".join([repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()])
-        message = f"{label}({shown}) failed: {error}"
-        try:
-            rewrapped = type(error)(message)
-        except Exception:
-            raise RuntimeError(message) from error  # an exception type that cannot carry the message
-        raise rewrapped.with_traceback(error.__traceback__) from error
+        with_context(error, f"{label}({shown}) failed: ")
+        raise
 
 
 def merge_args(call_kwargs: Mapping[str, Any], cfg_args: Mapping[str, Any], label: str) -> dict[str, Any]:

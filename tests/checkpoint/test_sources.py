@@ -12,6 +12,7 @@ from torch import nn
 
 from toolkit import initialize, load_checkpoint
 from toolkit.checkpoint import CHECKPOINT_LOADERS, CheckpointError, get_model_zoo_urls, model_zoo, sources
+from toolkit.models import ResNetClassifier
 
 
 def saved_bytes(obj) -> bytes:
@@ -310,3 +311,23 @@ def test_model_zoo_entries_naming_other_sources_are_followed(toolkit_home, monke
     loop = r"loop: open-mmlab://loop-a -> open-mmlab://loop-b -> open-mmlab://loop-a"
     with pytest.raises(CheckpointError, match=loop):
         load_checkpoint(nn.Linear(3, 2), "open-mmlab://loop-a")
+
+
+@pytest.mark.parametrize("depth", [18, 50])
+def test_torchvision_weights_load_into_model_resnet(depth, server, monkeypatch):
+    """A checkpoint in torchvision's layout (written by torchvision's own ResNet) loads strictly into
+    `model=resnet` from torchvision://, and both give the same outputs."""
+    torchvision_models = pytest.importorskip("torchvision.models")
+    reference = getattr(torchvision_models, f"resnet{depth}")(weights=None).eval()
+    buffer = io.BytesIO()
+    torch.save(reference.state_dict(), buffer)
+    body = buffer.getvalue()
+    served = f"/models/resnet{depth}-{hashlib.sha256(body).hexdigest()[:8]}.pth"
+    server.routes.add(served, body)
+    monkeypatch.setattr(
+        sources, "torchvision_url", lambda name: server.url(served) if name == f"resnet{depth}" else None
+    )
+    model = ResNetClassifier(depth=depth).eval()
+    load_checkpoint(model, f"torchvision://resnet{depth}", strict=True)
+    x = torch.randn(2, 3, 64, 64)
+    torch.testing.assert_close(model(x), reference(x))

@@ -6,7 +6,7 @@ import pytest
 from torch import nn
 
 from toolkit.cnn import get_model_complexity_info
-from toolkit.models import ResNet
+from toolkit.models import ResNetClassifier
 
 
 def small_model() -> nn.Sequential:
@@ -37,7 +37,7 @@ def test_strings_and_the_per_layer_table():
 
 
 def test_resnet18_at_224_matches_the_published_figures():
-    model = ResNet(depth=18, in_channels=3, num_classes=1000)
+    model = ResNetClassifier(depth=18, in_channels=3, num_classes=1000)
     flops, params = get_model_complexity_info(model, (3, 224, 224), print_per_layer_stat=False, as_strings=False)
     assert params == 11_689_512  # torchvision's ResNet-18
     assert flops / 1e9 == pytest.approx(1.82, abs=0.01)  # 1.82 GFLOPs, as MMCV and torchvision report

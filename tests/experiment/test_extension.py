@@ -73,7 +73,7 @@ def test_an_experiment_runs_end_to_end(compose_config, tmp_path):
     small = ["data.samples=128", "model.base_width=8", "trainer.max_epochs=1"]
     result = run(compose_config("experiment=resnet_synthetic_gn", *small), tmp_path)
     config = result["config"]
-    assert config["model"]["_target_"] == "toolkit.models.ResNet" and config["norm"]["type"] == "GN"
+    assert config["model"]["_target_"] == "toolkit.models.ResNetClassifier" and config["norm"]["type"] == "GN"
     assert result["tags"] == ["resnet", "synthetic", "gn"] and "test_acc" in result
     assert "GroupNorm" in (tmp_path / "init_report.txt").read_text()
 

@@ -21,13 +21,12 @@ from typing import IO, Any
 
 import torch
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
-from torch.nn.modules.instancenorm import _InstanceNorm
 from torch.nn.modules.pooling import _AdaptiveAvgPoolNd, _AdaptiveMaxPoolNd, _AvgPoolNd, _MaxPoolNd
+
+from .norm import NORM_TYPES
 
 ACTIVATIONS = (nn.ReLU, nn.PReLU, nn.ELU, nn.LeakyReLU, nn.ReLU6)
 POOLS = (_MaxPoolNd, _AvgPoolNd, _AdaptiveMaxPoolNd, _AdaptiveAvgPoolNd)
-NORMS = (_BatchNorm, _InstanceNorm, nn.GroupNorm, nn.LayerNorm)
 
 
 def _conv_flops(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> int:
@@ -52,7 +51,7 @@ def _norm_flops(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: tor
 COUNTERS: list[tuple[tuple[type, ...], Callable[..., int]]] = [
     ((nn.modules.conv._ConvNd,), _conv_flops),
     ((nn.Linear,), _linear_flops),
-    (NORMS, _norm_flops),
+    (NORM_TYPES, _norm_flops),
     (ACTIVATIONS, lambda module, inputs, output: output.numel()),
     (POOLS, lambda module, inputs, output: inputs[0].numel()),
     ((nn.Upsample,), lambda module, inputs, output: output.numel()),

@@ -21,6 +21,15 @@ from ..registry import Registry, resolve_type
 from .arguments import construct_layer
 from .sync_bn import SyncBatchNorm
 
+# The norm types and the abbreviations that name their layers (`bn1`); an InstanceNorm is checked first.
+NORM_ABBRS: tuple[tuple[type[nn.Module], str], ...] = (
+    (_InstanceNorm, "in"),
+    (_BatchNorm, "bn"),
+    (nn.GroupNorm, "gn"),
+    (nn.LayerNorm, "ln"),
+)
+NORM_TYPES = tuple(base for base, _ in NORM_ABBRS)
+
 NORM_LAYERS = Registry("norm layer")
 NORM_LAYERS.register_module("BN1d", module=nn.BatchNorm1d)
 NORM_LAYERS.register_module(["BN2d", "BN"], module=nn.BatchNorm2d)
@@ -59,7 +68,7 @@ def infer_abbr(class_type: type) -> str:
         raise TypeError(f"a norm layer type must be a class, got {class_type!r}")
     if hasattr(class_type, "_abbr_"):
         return class_type._abbr_
-    for base, abbr in ((_InstanceNorm, "in"), (_BatchNorm, "bn"), (nn.GroupNorm, "gn"), (nn.LayerNorm, "ln")):
+    for base, abbr in NORM_ABBRS:
         if issubclass(class_type, base):
             return abbr
     name = class_type.__name__.lower()

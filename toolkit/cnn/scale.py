@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
-from torch.nn.modules.instancenorm import _InstanceNorm
+from torch.nn.modules.batchnorm import _BatchNorm  # noqa: F401 (used by the doctest)
 
 from ..errors import ArgumentTypeError
-
-NORM_TYPES = (_BatchNorm, _InstanceNorm, nn.GroupNorm, nn.LayerNorm)
+from .norm import NORM_TYPES
 
 
 class Scale(nn.Module):

@@ -9,7 +9,7 @@ torch.Size([2, 10])
 import torch  # noqa: F401 (used by the doctest)
 
 from .registry import MODELS
-from .resnet import BasicBlock, ResNet
+from .resnet import ResNetClassifier
 from .simple_cnn import SimpleCNN
 
-__all__ = ["MODELS", "BasicBlock", "ResNet", "SimpleCNN"]
+__all__ = ["MODELS", "ResNetClassifier", "SimpleCNN"]
