@@ -108,16 +108,6 @@ def test_a_rank_other_than_0_writes_no_output(compose_config, tmp_path, monkeypa
     assert "val_acc=" not in capsys.readouterr().out  # rank 0 prints the summary
 
 
-def test_the_progress_bar_counts_epochs_from_one():
-    from types import SimpleNamespace
-
-    from toolkit.training.callbacks import EpochProgressBar
-
-    bar = EpochProgressBar()
-    bar._trainer = SimpleNamespace(max_epochs=3)
-    assert bar._get_train_description(2).strip() == "Epoch 3/3"
-
-
 def test_a_non_finite_loss_is_recorded_on_the_device_and_named_when_looked_at():
     from toolkit.training.module import Classifier
 

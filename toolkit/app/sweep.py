@@ -195,8 +195,10 @@ class SweepSummary(Callback):
         failed = job_return.status == JobStatus.FAILED
         status = {"status": "failed" if failed else "completed", "wall_time_s": time.perf_counter() - self.started}
         if failed:
-            error = job_return._return_value
-            status["error"] = f"{type(error).__name__}: {one_message(error)}".splitlines()[0]
+            try:
+                _ = job_return.return_value  # a failed job's return value is its error, raised again here
+            except Exception as error:
+                status["error"] = f"{type(error).__name__}: {one_message(error)}".splitlines()[0]
         with atomic_file(folder / "job_status.json", "w") as file:
             json.dump(status, file)
         write_summary(Path(config.hydra.sweep.dir), config.optimized_metric)

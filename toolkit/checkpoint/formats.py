@@ -22,6 +22,7 @@ from typing import BinaryIO
 
 import torch
 
+from .._compat.torch import storage_dtype
 from .errors import CheckpointError
 
 ZIP, LEGACY, SAFETENSORS = "zip", "legacy torch", "safetensors"
@@ -170,7 +171,7 @@ class _StorageSizes(pickle.Unpickler):
             raise CheckpointError(f"unexpected persistent id in the pickle: {saved_id!r}")
         _, storage_type, key, _, numel = saved_id
         name = getattr(storage_type, "global_name", "").rpartition(".")[2]
-        dtype = torch.uint8 if name == "UntypedStorage" else torch.storage._get_dtype_from_pickle_storage_type(name)
+        dtype = torch.uint8 if name == "UntypedStorage" else storage_dtype(name)
         self.needed[str(key)] = int(numel) * dtype.itemsize
         return _Stub()
 

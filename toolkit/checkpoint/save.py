@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from .. import __version__
+from .._compat.torch import state_dict_through, with_metadata_of
 from ..files import atomic_file
 from .errors import CheckpointError
 from .state_dict import unwrap_parallel
@@ -35,9 +36,7 @@ def weights_to_cpu(state_dict: Mapping[str, torch.Tensor]) -> OrderedDict[str, t
     >>> weights_to_cpu({'w': torch.ones(1)})['w'].device.type
     'cpu'
     """
-    on_cpu: OrderedDict[str, torch.Tensor] = OrderedDict((key, value.cpu()) for key, value in state_dict.items())
-    on_cpu._metadata = getattr(state_dict, "_metadata", OrderedDict())  # type: ignore[attr-defined]
-    return on_cpu
+    return with_metadata_of(state_dict, OrderedDict((key, value.cpu()) for key, value in state_dict.items()))
 
 
 def get_state_dict(
@@ -49,21 +48,7 @@ def get_state_dict(
     >>> list(get_state_dict(nn.DataParallel(nn.Linear(1, 1))))
     ['weight', 'bias']
     """
-    module = unwrap_parallel(module)
-    if destination is None:
-        destination = OrderedDict()
-        destination._metadata = OrderedDict()  # type: ignore[attr-defined]
-    local_metadata = dict(version=module._version)
-    destination._metadata[prefix[:-1]] = local_metadata  # type: ignore[attr-defined]
-    module._save_to_state_dict(destination, prefix, keep_vars)
-    for name, child in module._modules.items():
-        if child is not None:
-            get_state_dict(child, destination, f"{prefix}{name}.", keep_vars=keep_vars)
-    for hook in module._state_dict_hooks.values():
-        result = hook(module, destination, prefix, local_metadata)
-        if result is not None:
-            destination = result
-    return destination
+    return state_dict_through(module, unwrap_parallel, destination, prefix, keep_vars)
 
 
 def save_checkpoint(

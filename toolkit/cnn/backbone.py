@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
 
+from .._compat.torch import BatchNormBase
 from ..init import constant_init, kaiming_init, normal_init
 
 
@@ -40,7 +40,7 @@ def keep_bn_modes(model: nn.Module, bn_eval: bool, bn_frozen: bool) -> None:
     if not bn_eval:
         return
     for module in model.modules():
-        if isinstance(module, _BatchNorm):
+        if isinstance(module, BatchNormBase):
             module.eval()
             if bn_frozen:
                 for param in module.parameters():

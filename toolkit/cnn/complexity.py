@@ -21,17 +21,16 @@ from typing import IO, Any
 
 import torch
 from torch import nn
-from torch.nn.modules.pooling import _AdaptiveAvgPoolNd, _AdaptiveMaxPoolNd, _AvgPoolNd, _MaxPoolNd
 
+from .._compat.torch import POOL_BASES, ConvBase, ConvTransposeBase
 from .norm import NORM_TYPES
 
 ACTIVATIONS = (nn.ReLU, nn.PReLU, nn.ELU, nn.LeakyReLU, nn.ReLU6)
-POOLS = (_MaxPoolNd, _AvgPoolNd, _AdaptiveMaxPoolNd, _AdaptiveAvgPoolNd)
 
 
 def _conv_flops(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> int:
     per_position = math.prod(module.kernel_size) * module.in_channels * (module.out_channels // module.groups)
-    if isinstance(module, nn.modules.conv._ConvTransposeNd):  # each input position spreads over the kernel
+    if isinstance(module, ConvTransposeBase):  # each input position spreads over the kernel
         positions = inputs[0].shape[0] * math.prod(inputs[0].shape[2:])
     else:
         positions = output.shape[0] * math.prod(output.shape[2:])
@@ -49,11 +48,11 @@ def _norm_flops(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: tor
 
 
 COUNTERS: list[tuple[tuple[type, ...], Callable[..., int]]] = [
-    ((nn.modules.conv._ConvNd,), _conv_flops),
+    ((ConvBase,), _conv_flops),
     ((nn.Linear,), _linear_flops),
     (NORM_TYPES, _norm_flops),
     (ACTIVATIONS, lambda module, inputs, output: output.numel()),
-    (POOLS, lambda module, inputs, output: inputs[0].numel()),
+    (POOL_BASES, lambda module, inputs, output: inputs[0].numel()),
     ((nn.Upsample,), lambda module, inputs, output: output.numel()),
 ]
 

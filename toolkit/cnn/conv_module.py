@@ -15,9 +15,8 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
-from torch.nn.modules.instancenorm import _InstanceNorm
 
+from .._compat.torch import BatchNormBase, InstanceNormBase, children_of
 from ..errors import ArgumentTypeError, ArgumentValueError
 from ..init import constant_init, kaiming_init
 from ..init.report import tracking
@@ -118,7 +117,7 @@ class ConvModule(BaseModule):
             norm_after_conv = self.order.index("norm") > self.order.index("conv")
             self.norm_name, norm = build_norm_layer(norm_cfg, out_channels if norm_after_conv else in_channels)
             self.add_module(self.norm_name, norm)
-            if self.with_bias and isinstance(norm, (_BatchNorm, _InstanceNorm)):
+            if self.with_bias and isinstance(norm, (BatchNormBase, InstanceNormBase)):
                 warnings.warn("Unnecessary conv bias before batch/instance norm", stacklevel=2)
         if self.with_activation:
             # An activation that comes first must not overwrite the caller's input tensor.
@@ -128,7 +127,7 @@ class ConvModule(BaseModule):
 
     @property
     def norm(self) -> nn.Module | None:
-        return self._modules[self.norm_name] if self.norm_name else None
+        return getattr(self, self.norm_name) if self.norm_name else None
 
     def init_defaults(self, covered: set[nn.Module] | frozenset[nn.Module] = frozenset()) -> None:
         """Kaiming for the conv, 1/0 for the norm, for each of them that is not in `covered`."""
@@ -154,7 +153,7 @@ class ConvModule(BaseModule):
         return tuple(name for layer in self.order for name in names[layer])
 
     def forward(self, x: torch.Tensor, activate: bool = True, norm: bool = True) -> torch.Tensor:
-        layers = self._modules
+        layers = children_of(self)
         skipped = (() if activate else ("activate",)) + (() if norm else (self.norm_name,))
         for name in self._forward_names:
             if name not in skipped:

@@ -16,9 +16,9 @@ import warnings
 
 import torch
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.utils.fusion import fuse_conv_bn_weights
 
+from .._compat.torch import BatchNormBase, has_forward_pre_hooks
 from .conv_module import ConvModule
 
 FUSABLE_CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
@@ -32,14 +32,14 @@ def can_fuse(conv: nn.Module, norm: nn.Module) -> bool:
     """
     return (
         type(conv) in FUSABLE_CONVS
-        and not conv._forward_pre_hooks
-        and isinstance(norm, _BatchNorm)
+        and not has_forward_pre_hooks(conv)
+        and isinstance(norm, BatchNormBase)
         and norm.running_mean is not None
         and norm.running_var is not None
     )
 
 
-def fuse_conv_and_bn(conv: nn.Conv2d, norm: _BatchNorm) -> nn.Conv2d:
+def fuse_conv_and_bn(conv: nn.Conv2d, norm: BatchNormBase) -> nn.Conv2d:
     """A copy of `conv` whose output equals `norm(conv(x))` with the norm in eval mode."""
     fused = copy.deepcopy(conv)
     with torch.no_grad():
@@ -76,15 +76,15 @@ def _fuse_tree(module: nn.Module, prefix: str) -> list[str]:
         if module.norm_name and order.index("norm") == order.index("conv") + 1:
             pairs.append(("conv", module.norm_name))
     elif isinstance(module, nn.Sequential):
-        pairs.extend(itertools.pairwise(module._modules))
+        pairs.extend(itertools.pairwise(name for name, _ in module.named_children()))
     in_training = []
     for conv_name, norm_name in pairs:
-        conv, norm = module._modules[conv_name], module._modules[norm_name]
+        conv, norm = getattr(module, conv_name), getattr(module, norm_name)
         if can_fuse(conv, norm):
             if norm.training:
                 in_training.append(prefix + norm_name)
-            module._modules[conv_name] = fuse_conv_and_bn(conv, norm)
-            module._modules[norm_name] = nn.Identity()
+            setattr(module, conv_name, fuse_conv_and_bn(conv, norm))
+            setattr(module, norm_name, nn.Identity())
     for name, child in module.named_children():
         in_training += _fuse_tree(child, f"{prefix}{name}.")
     return in_training

@@ -13,9 +13,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
-from torch.nn.modules.instancenorm import _InstanceNorm
 
+from .._compat.torch import BatchNormBase, InstanceNormBase
 from ..errors import ArgumentKeyError, ArgumentTypeError
 from ..registry import Registry, resolve_type
 from .arguments import construct_layer
@@ -23,8 +22,8 @@ from .sync_bn import SyncBatchNorm
 
 # The norm types and the abbreviations that name their layers (`bn1`); an InstanceNorm is checked first.
 NORM_ABBRS: tuple[tuple[type[nn.Module], str], ...] = (
-    (_InstanceNorm, "in"),
-    (_BatchNorm, "bn"),
+    (InstanceNormBase, "in"),
+    (BatchNormBase, "bn"),
     (nn.GroupNorm, "gn"),
     (nn.LayerNorm, "ln"),
 )

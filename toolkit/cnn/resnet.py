@@ -87,7 +87,7 @@ class Layers:
 
 
 def _norm(module: nn.Module, name: str | None, x: torch.Tensor) -> torch.Tensor:
-    return x if name is None else module._modules[name](x)
+    return x if name is None else getattr(module, name)(x)
 
 
 class _Residual(BaseModule):
@@ -337,7 +337,7 @@ class ResNet(BaseModule):
     @property
     def stem(self) -> list[nn.Module]:
         """The stem's conv and norm."""
-        return [self.conv1] + ([] if self.norm1_name is None else [self._modules[self.norm1_name]])
+        return [self.conv1] + ([] if self.norm1_name is None else [getattr(self, self.norm1_name)])
 
     def init_defaults(self, covered: set[nn.Module] | frozenset[nn.Module] = frozenset()) -> None:
         """MMCV's init of the layers no explicit init_cfg covers: Kaiming convs, norms 1/0."""

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm  # noqa: F401 (used by the doctest)
 
+from .._compat.torch import BatchNormBase  # noqa: F401 (used by the doctest)
 from ..errors import ArgumentTypeError
 from .norm import NORM_TYPES
 
@@ -28,7 +28,7 @@ class Scale(nn.Module):
 def is_norm(layer: nn.Module, exclude: type | tuple[type, ...] | None = None) -> bool:
     """Whether `layer` is a BatchNorm, InstanceNorm, GroupNorm or LayerNorm, and none of `exclude`.
 
-    >>> is_norm(nn.BatchNorm2d(4)), is_norm(nn.BatchNorm2d(4), exclude=_BatchNorm), is_norm(nn.Conv2d(1, 1, 1))
+    >>> is_norm(nn.BatchNorm2d(4)), is_norm(nn.BatchNorm2d(4), exclude=BatchNormBase), is_norm(nn.Conv2d(1, 1, 1))
     (True, False, False)
     """
     if exclude is not None:

@@ -15,7 +15,8 @@ from __future__ import annotations
 import torch
 import torch.distributed as dist
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
+
+from .._compat.torch import BatchNormBase, batch_norm_forward, check_input_dim, differentiable_all_reduce
 
 
 class SyncBatchNorm(nn.SyncBatchNorm):
@@ -28,21 +29,19 @@ class SyncBatchNorm(nn.SyncBatchNorm):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self._synchronizing():
-            return _BatchNorm.forward(self, x)
+            return batch_norm_forward(self, x)
         if x.is_cuda:
             return super().forward(x)
         return self._all_reduce_forward(x)
 
     def _all_reduce_forward(self, x: torch.Tensor) -> torch.Tensor:
-        from torch.distributed._functional_collectives import all_reduce  # differentiable (its backward is one)
-
-        self._check_input_dim(x)
+        check_input_dim(self, x)
         channels = x.shape[1]
         dims = [0, *range(2, x.dim())]
         wide = x.double()
         count = torch.tensor([x.numel() / channels], dtype=torch.float64, device=x.device)
         local = torch.cat([wide.sum(dims), (wide * wide).sum(dims), count])
-        total = all_reduce(local, "sum", self.process_group or dist.group.WORLD)
+        total = differentiable_all_reduce(local, self.process_group or dist.group.WORLD)
         samples = total[-1]
         mean = total[:channels] / samples
         var = total[channels:-1] / samples - mean * mean
@@ -64,7 +63,7 @@ class SyncBatchNorm(nn.SyncBatchNorm):
 
 def convert_sync_batchnorm(module: nn.Module) -> nn.Module:
     """Replace every BatchNorm in `module` by `SyncBatchNorm`, keeping its parameters and statistics."""
-    if isinstance(module, _BatchNorm) and not isinstance(module, SyncBatchNorm):
+    if isinstance(module, BatchNormBase) and not isinstance(module, SyncBatchNorm):
         synced = SyncBatchNorm(
             module.num_features, module.eps, module.momentum, module.affine, module.track_running_stats
         )
@@ -74,11 +73,11 @@ def convert_sync_batchnorm(module: nn.Module) -> nn.Module:
             param.requires_grad = source.requires_grad
         return synced
     for name, child in module.named_children():
-        module._modules[name] = convert_sync_batchnorm(child)
+        setattr(module, name, convert_sync_batchnorm(child))
     return module
 
 
-class _BatchNormXd(_BatchNorm):
+class _BatchNormXd(BatchNormBase):
     """A BatchNorm for inputs of any rank: what `revert_sync_batchnorm` turns a SyncBatchNorm into."""
 
     def _check_input_dim(self, input: torch.Tensor) -> None:
@@ -106,5 +105,5 @@ def revert_sync_batchnorm(module: nn.Module) -> nn.Module:
             plain.qconfig = module.qconfig
         module = plain
     for name, child in module.named_children():
-        module._modules[name] = revert_sync_batchnorm(child)
+        setattr(module, name, revert_sync_batchnorm(child))
     return module

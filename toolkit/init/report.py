@@ -28,6 +28,8 @@ from typing import Any, NamedTuple
 
 from torch import nn
 
+from .._compat.torch import write_count
+
 UNCHANGED = "unchanged (PyTorch default init)"
 _ACTIVE: ContextVar[InitRecorder | None] = ContextVar("toolkit_init_recorder", default=None)
 _ENABLED: ContextVar[bool] = ContextVar("toolkit_init_report_enabled", default=True)
@@ -71,7 +73,7 @@ class InitRecorder:
         """The parameters of `module` and its descendants, walked once per pass."""
         params = self._params.get(module)
         if params is None:
-            own = [param for param in module._parameters.values() if param is not None]
+            own = list(module.parameters(recurse=False))
             nested = [param for child in module.children() for param in self.params_of(child)]
             params = self._params[module] = list(dict.fromkeys(own + nested))
         return params
@@ -116,11 +118,11 @@ def tracking(module: nn.Module, label: str) -> Iterator[None]:
         yield
         return
     params = recorder.params_of(module)
-    before = [param._version for param in params]
+    before = [write_count(param) for param in params]
     yield
     where = recorder.where(module)
     for param, version in zip(params, before, strict=True):
-        now = param._version
+        now = write_count(param)
         if now == version:
             continue
         write = recorder.writes.get(param)

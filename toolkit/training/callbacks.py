@@ -1,7 +1,7 @@
 """Toolkit's own callbacks, and building the `callbacks` group of a config.
 
 `callbacks=default` holds two `EpochCheckpoint`s (the best epoch by val_acc, and the last one),
-a learning rate monitor and `EpochProgressBar`; every entry is a `_target_` node, built in order.
+a learning rate monitor and Rich's progress bar; every entry is a `_target_` node, built in order.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from lightning.pytorch.callbacks import Callback, LearningRateMonitor, ModelCheckpoint, ProgressBar, RichProgressBar
+from lightning.pytorch.callbacks import Callback, LearningRateMonitor, ModelCheckpoint, ProgressBar
 
 from ..config.targets import build_target
 
@@ -28,16 +28,6 @@ class EpochCheckpoint(ModelCheckpoint):
         if "epoch" in metrics:
             metrics = {**metrics, "epoch": metrics["epoch"] + 1}
         return super().format_checkpoint_name(metrics, filename, ver, prefix)
-
-
-class EpochProgressBar(RichProgressBar):
-    """Rich's progress bar, showing `Epoch 3/3` in the last of three epochs (Lightning shows `2/2`)."""
-
-    def _get_train_description(self, current_epoch: int) -> str:
-        description = f"Epoch {current_epoch + 1}"
-        if self.trainer.max_epochs is not None and self.trainer.max_epochs >= 0:
-            description += f"/{self.trainer.max_epochs}"
-        return f"{description:{len(self.validation_description)}}"
 
 
 def build_callbacks(node: Mapping[str, Any] | None, progress_bar: bool, logging: bool) -> list[Callback]:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import torch
-from lightning.fabric.utilities.types import _PATH
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from ..files import atomic_file
@@ -14,6 +14,8 @@ from ..files import atomic_file
 class AtomicCheckpointIO(TorchCheckpointIO):
     """Saves each checkpoint to a temporary file beside it, then renames it into place."""
 
-    def save_checkpoint(self, checkpoint: dict[str, Any], path: _PATH, storage_options: Any = None) -> None:
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: str | os.PathLike[str], storage_options: Any = None
+    ) -> None:
         with atomic_file(path) as file:
             torch.save(checkpoint, file)

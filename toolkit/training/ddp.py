@@ -1,35 +1,15 @@
-"""DDP that lets toolkit's `SyncBatchNorm` run on the CPU.
-
-torch's `DistributedDataParallel` refuses any `nn.SyncBatchNorm` on CPU modules, because torch's
-kernel is CUDA-only; toolkit's subclass all-reduces through gloo there, so the refusal is lifted
-for it (and kept for torch's own layer).
-"""
+"""The DDP strategies of `trainer.strategy=ddp` and `ddp_spawn`: Lightning's, with toolkit's
+`SyncBatchNorm` allowed on the CPU (torch refuses any SyncBatchNorm on CPU modules; toolkit's
+all-reduces through gloo there; the override lives in `toolkit._compat.lightning`)."""
 
 from __future__ import annotations
 
 import warnings
-from contextlib import nullcontext
 from typing import Any
 
-import torch
-from lightning.pytorch.strategies import DDPStrategy
-from torch import nn
-from torch.nn.parallel import DistributedDataParallel
-
-from ..cnn.sync_bn import SyncBatchNorm
+from .._compat import lightning as compat
 
 STRATEGIES = {"ddp": "popen", "ddp_spawn": "spawn"}
-
-
-class AnyDeviceDDP(DistributedDataParallel):
-    """`DistributedDataParallel` that accepts toolkit's SyncBatchNorm on every device."""
-
-    def _passing_sync_batchnorm_handle(self, module: nn.Module) -> None:
-        torch_only = any(
-            isinstance(layer, nn.SyncBatchNorm) and not isinstance(layer, SyncBatchNorm) for layer in module.modules()
-        )
-        if torch_only or self.device_type != "cpu":
-            super()._passing_sync_batchnorm_handle(module)
 
 
 def mute_lightning_internals() -> None:
@@ -41,18 +21,11 @@ def mute_lightning_internals() -> None:
     warnings.filterwarnings("ignore", "Checkpoint directory .* exists and is not empty")
 
 
-class AnyDeviceDDPStrategy(DDPStrategy):
-    """Lightning's DDP strategy, wrapping the model in `AnyDeviceDDP`."""
+class AnyDeviceDDPStrategy(compat.AnyDeviceDDPStrategy):
+    """Lightning's DDP strategy with toolkit's SyncBatchNorm allowed on the CPU (see `toolkit._compat`),
+    muting Lightning's internal warnings in each rank's process."""
 
-    def setup_environment(self) -> None:
-        mute_lightning_internals()
-        super().setup_environment()
-
-    def _setup_model(self, model: nn.Module) -> DistributedDataParallel:
-        device_ids = self.determine_ddp_device_ids()
-        stream = torch.cuda.stream(torch.cuda.Stream()) if device_ids is not None else nullcontext()
-        with stream:
-            return AnyDeviceDDP(module=model, device_ids=device_ids, **self._ddp_kwargs)
+    on_setup = staticmethod(mute_lightning_internals)
 
 
 def strategy_for(name: Any) -> Any:

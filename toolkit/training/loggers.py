@@ -7,56 +7,15 @@ logger receives the run's resolved config, flattened, as its hyperparameters.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from lightning.pytorch.loggers import CSVLogger, Logger, MLFlowLogger
-from lightning.pytorch.loggers.csv_logs import ExperimentWriter
-from lightning.pytorch.loggers.logger import rank_zero_experiment
+from lightning.pytorch.loggers import Logger, MLFlowLogger
 
+from .._compat.lightning import ContinuingCSVLogger, mlflow_tracking_uri  # noqa: F401 (conf/logger/csv.yaml)
 from ..config.targets import build_target
 from ..errors import ConfigError
-
-
-class ContinuingWriter(ExperimentWriter):
-    """Lightning's CSV writer, which continues the metrics.csv it finds instead of deleting it (a run
-    folder is new, or an earlier run continued with resume=true), and keeps its columns: at its
-    first save in a process, it reads the columns the file has (once, not at every save)."""
-
-    def _check_log_dir_exists(self) -> None:
-        pass  # Lightning's deletes an existing metrics.csv
-
-    def __init__(self, log_dir: str) -> None:
-        super().__init__(log_dir)
-        self.columns_read = False
-
-    def _record_new_keys(self) -> set[str]:
-        if not self.columns_read and self._fs.isfile(self.metrics_file_path):
-            with self._fs.open(self.metrics_file_path, "r", newline="") as file:
-                header = next(csv.reader(file), [])
-            self.metrics_keys.extend(key for key in header if key not in self.metrics_keys)
-        self.columns_read = True
-        return super()._record_new_keys()
-
-
-class ContinuingCSVLogger(CSVLogger):
-    """Lightning's CSVLogger, able to add columns to the metrics.csv of an earlier stage.
-
-    Under a spawning strategy (DDP) the fit runs in new processes and the test split is scored in
-    this one, whose writer is still as it was before fitting; Lightning's writer, knowing no
-    columns, rewrites the file with the test's columns only and fails on the earlier rows. This one
-    reads the columns that are there first.
-    """
-
-    @property
-    @rank_zero_experiment
-    def experiment(self) -> ExperimentWriter:
-        if self._experiment is None:
-            self._fs.makedirs(self.root_dir, exist_ok=True)
-            self._experiment = ContinuingWriter(log_dir=self.log_dir)
-        return self._experiment
 
 
 def logger_entries(node: Mapping[str, Any] | None) -> dict[str, Mapping[str, Any]]:
@@ -128,6 +87,5 @@ def tracking_facts(loggers: Iterable[Logger]) -> dict[str, str]:
     """Where MLflow logged the run, for metrics.json: `mlflow_tracking_uri` and `mlflow_run_id`."""
     for logger in loggers:
         if isinstance(logger, MLFlowLogger) and logger.run_id:
-            # The logger keeps the URI it was given (a default of its own when None) only here.
-            return {"mlflow_tracking_uri": absolute_uri(logger._tracking_uri), "mlflow_run_id": logger.run_id}
+            return {"mlflow_tracking_uri": absolute_uri(mlflow_tracking_uri(logger)), "mlflow_run_id": logger.run_id}
     return {}
