@@ -5,7 +5,7 @@ other; prints each wall time and the speed-up (target: at least 1.3x on 2 cores)
 `sweep` extra (hydra-joblib-launcher).
 
 Usage: python scripts/bench_sweep.py [--epochs 120] [--json scripts/results/bench_sweep.json]
-(about 2 minutes; short jobs gain less, see the README)
+(about 2 minutes; short jobs gain less, see docs/benchmarks.md)
 """
 
 from __future__ import annotations

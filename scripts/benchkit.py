@@ -4,7 +4,7 @@ checked against targets.
 A script makes a `Bench`, adds its own arguments, measures, `record`s each figure (a ratio against
 plain PyTorch measured in the same run, or a plain value) with its target, and ends with
 `bench.finish()`: a table on stdout, the results as JSON with `--json PATH`, and exit status 1 when
-a target is missed. `scripts/readme_tables.py` fills the README's tables from the JSON files.
+a target is missed. `scripts/bench_tables.py` fills the tables of docs/benchmarks.md from the JSON files.
 
 >>> bench = Bench('demo', 'a demo', argv=['--threads', '1'])
 >>> bench.record('ratio', 0.99, target=1.02)

@@ -1,5 +1,5 @@
 """scripts/benchkit.py: the paired timer, the JSON results, a missed target fails the script, and the
-README tables come from the JSON."""
+docs tables come from the JSON."""
 
 import importlib.util
 import json
@@ -44,8 +44,8 @@ def test_results_go_to_json_and_a_missed_target_exits_1(tmp_path, capsys, monkey
     assert results["threads"] == 1 and results["results"][0]["details"] == {"ms": 3.5}
 
 
-def test_readme_tables_are_filled_from_the_json(tmp_path, monkeypatch):
-    tables = load("readme_tables")
+def test_bench_tables_are_filled_from_the_json(tmp_path, monkeypatch):
+    tables = load("bench_tables")
     (tmp_path / "demo.json").write_text(
         json.dumps(
             {

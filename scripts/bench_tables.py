@@ -1,10 +1,10 @@
-"""Fill the README's benchmark tables from the bench scripts' JSON results.
+"""Fill the benchmark tables of docs/benchmarks.md from the bench scripts' JSON results.
 
-Each table sits between `<!-- bench:NAME -->` and `<!-- /bench:NAME -->` in README.md and is
-rewritten from `scripts/results/NAME.json` (written by `python scripts/NAME.py --json ...`), so the
-figures in the README are the ones measured, never copied by hand.
+Each table sits between `<!-- bench:NAME -->` and `<!-- /bench:NAME -->` in docs/benchmarks.md and
+is rewritten from `scripts/results/NAME.json` (written by `python scripts/NAME.py --json ...`), so
+the figures in the docs are the ones measured, never copied by hand.
 
-Usage: python scripts/readme_tables.py [--check]   (--check: exit 1 if the README is out of date)
+Usage: python scripts/bench_tables.py [--check]   (--check: exit 1 if the page is out of date)
 """
 
 from __future__ import annotations
@@ -49,26 +49,26 @@ def table(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render(readme: str) -> str:
+def render(page: str) -> str:
     def fill(match: re.Match) -> str:
         path = RESULTS / f"{match.group(2)}.json"
         if not path.is_file():
             return match.group(0)
         return match.group(1) + table(json.loads(path.read_text())) + match.group(4)
 
-    return BLOCK.sub(fill, readme)
+    return BLOCK.sub(fill, page)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true")
     args = parser.parse_args()
-    readme = ROOT / "README.md"
-    text = readme.read_text()
+    page = ROOT / "docs" / "benchmarks.md"
+    text = page.read_text()
     updated = render(text)
     if args.check:
         sys.exit(0 if updated == text else 1)
-    readme.write_text(updated)
+    page.write_text(updated)
 
 
 if __name__ == "__main__":
