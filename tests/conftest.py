@@ -82,6 +82,12 @@ def swapped(base, choices: dict[str, str], option_config) -> SimpleNamespace:
     return SimpleNamespace(**nodes | {group: option_config(group, option)[group] for group, option in choices.items()})
 
 
+def set_up(datamodule):
+    """`datamodule` after its `setup("fit")`, which reads and splits the data (its constructor reads nothing)."""
+    datamodule.setup("fit")
+    return datamodule
+
+
 def built(cfg, num_classes: int = 10, in_channels: int = 1):
     """The config's model for data of `num_classes` and `in_channels` (the digits'), initialized."""
     model = build_model(cfg, num_classes, in_channels)

@@ -10,6 +10,21 @@ def test_import_toolkit_does_not_import_lightning_or_hydra():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_every_module_works_beside_a_folder_named_toolkit(tmp_path):
+    """From the parent of a clone named `toolkit`, that folder is a namespace package that hides the
+    installed package's `__init__`; every module must still import (and `python -m toolkit` run)."""
+    (tmp_path / "toolkit" / "docs").mkdir(parents=True)
+    code = "import toolkit.checkpoint.save, toolkit.version; print(toolkit.version.__version__)"
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.strip() == toolkit_version(), done.stderr[-1000:]
+
+
+def toolkit_version() -> str:
+    import toolkit
+
+    return toolkit.__version__
+
+
 def test_top_level_exports_the_contract_names():
     import toolkit
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.1.0"
+from .version import __version__ as __version__
 
 HOMES = ("toolkit.registry", "toolkit.modules", "toolkit.checkpoint", "toolkit.init", "toolkit.cnn")
 

@@ -64,18 +64,20 @@ def add_note(error: BaseException, note: str) -> None:
         error.__notes__ = [*getattr(error, "__notes__", []), note]
 
 
-def with_context(error: BaseException, context: str) -> BaseException:
-    """`error` itself, its message now starting with `context`: its type and attributes stay, so an
-    `except` written for the original still catches it. An error whose first argument is not a message
-    (an OSError's errno) gets `context` as a note instead.
+def with_context(error: BaseException, context: str, after: str = "") -> BaseException:
+    """`error` itself, its message now between `context` and `after`: its type and attributes stay, so
+    an `except` written for the original still catches it. An error whose first argument is not a
+    message (an OSError's errno) gets them as a note instead.
 
     >>> with_context(KeyError('BN3'), 'layer conv1: ')
     KeyError('layer conv1: BN3')
+    >>> with_context(ValueError('NaN loss'), 'training stopped: ', '; no checkpoint was written yet')
+    ValueError('training stopped: NaN loss; no checkpoint was written yet')
     """
     if error.args and isinstance(error.args[0], str):
-        error.args = (f"{context}{error.args[0]}", *error.args[1:])
+        error.args = (f"{context}{error.args[0]}{after}", *error.args[1:])
     else:
-        add_note(error, context.rstrip(": "))
+        add_note(error, f"{context.rstrip(': ')}{after}")
     return error
 
 

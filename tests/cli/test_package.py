@@ -1,12 +1,30 @@
 """The config tree ships inside the package: a wheel installed without -e works from any folder."""
 
+import site
 import subprocess
 import sys
 import venv
+from pathlib import Path
 
 import pytest
 
 from ..conftest import ROOT
+
+
+def environment_with_these_packages(environment: Path) -> Path:
+    """A new virtual environment that sees this Python's packages (torch and the rest) behind its own,
+    and its Python. `system_site_packages` alone would expose the base interpreter's packages, not
+    those of the virtual environment this Python may run in; a .pth file names this one's."""
+    venv.create(environment)
+    python = environment / "bin" / "python"
+    own = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    (Path(own) / "outer_packages.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    return python
 
 
 @pytest.mark.slow
@@ -16,8 +34,7 @@ def test_the_wheel_works_from_an_empty_folder(tmp_path):
     subprocess.run(build, check=True, capture_output=True, timeout=300)
     wheel = next(dist.glob("toolkit-*.whl"))
     environment = tmp_path / "venv"
-    venv.create(environment, system_site_packages=True)  # torch and the rest from this Python
-    python = environment / "bin" / "python"
+    python = environment_with_these_packages(environment)
     # This Python's pip installs into the new environment (--python), so it needs no pip of its own.
     pip = [sys.executable, "-m", "pip", "--python", str(python)]
     install = [*pip, "install", "--no-deps", "--force-reinstall", "--no-index", str(wheel)]

@@ -14,7 +14,7 @@ import torch
 
 from toolkit.training.data import DigitsData
 
-from ..conftest import ROOT, built
+from ..conftest import ROOT, built, set_up
 from .conftest import summary_rows
 
 
@@ -42,7 +42,7 @@ DDP = ["trainer=ddp_cpu", "trainer.devices=2", "norm=syncbn", *SPLIT, "trainer.m
 def expected_running_stats(compose_config) -> dict[str, torch.Tensor]:
     """BN statistics of one process after one training step on the whole train split."""
     cfg = compose_config(*DDP)
-    data = DigitsData(seed=cfg.seed, test_fraction=0.1)
+    data = set_up(DigitsData(seed=cfg.seed, test_fraction=0.1))
     assert len(data.train_set) == cfg.data.batch_size
     torch.manual_seed(cfg.seed)
     model = built(cfg).train()

@@ -14,6 +14,7 @@ import torch
 from toolkit.models import SimpleCNN
 from toolkit.training.run import run
 
+from ..conftest import set_up
 from .conftest import summary_rows
 
 SYNTHETIC = [
@@ -43,6 +44,7 @@ def test_default_run_reaches_097_and_writes_every_output(train):
         "checkpoints",
         "confusion.png",
         "curves.png",
+        "history.json",
         "init_report.txt",
         "logs",
         "metrics.json",
@@ -116,7 +118,7 @@ def test_an_error_in_a_data_loader_worker_is_its_own_message_in_a_run_and_in_a_s
         (tmp_path / "images" / label).mkdir(parents=True)
         for index in range(10):
             Image.new("RGB", (12, 12), color=color).save(tmp_path / "images" / label / f"{index}.png")
-    data = FolderData(root=str(tmp_path / "images"), seed=0)
+    data = set_up(FolderData(root=str(tmp_path / "images"), seed=0))
     broken, _ = data.dataset.files[data.test_set.indices[0]]  # met by a worker when the test split is scored
     Path(broken).write_bytes(b"\x89PNG\r\n\x1a\n not really")
     overrides = ["data=folder", f"data.root={tmp_path / 'images'}", "data.size=8", "data.num_workers=1", "seed=0"]

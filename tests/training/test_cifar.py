@@ -12,6 +12,8 @@ from toolkit.errors import ConfigError
 from toolkit.training.cifar import STATISTICS, CIFARData
 from toolkit.training.run import run
 
+from ..conftest import set_up
+
 
 def write_batch(path, images: np.ndarray, labels: list[int], label_key: bytes) -> None:
     """A batch file as CIFAR's Python 2 pickles hold it: bytes keys, (N, 3072) uint8 rows."""
@@ -37,7 +39,7 @@ def tiny_cifar(root, classes: int = 10, per_file: int = 20, seed: int = 0) -> No
 
 def test_cifar10_reads_the_layout_splits_by_seed_and_normalizes(tmp_path):
     tiny_cifar(tmp_path)
-    data = CIFARData(str(tmp_path), val_fraction=0.2, seed=1, augment=False)
+    data = set_up(CIFARData(str(tmp_path), val_fraction=0.2, seed=1, augment=False))
     assert (len(data.train_set), len(data.val_set), len(data.test_set)) == (80, 20, 20)
     assert data.num_classes == 10 and data.channels == 3
     image, label = data.test_set[0]
@@ -45,13 +47,13 @@ def test_cifar10_reads_the_layout_splits_by_seed_and_normalizes(tmp_path):
     raw = data.test_set.images[0].float() / 255
     mean, std = (torch.tensor(values).view(3, 1, 1) for values in STATISTICS[10])
     torch.testing.assert_close(image, (raw - mean) / std)
-    again = CIFARData(str(tmp_path), val_fraction=0.2, seed=1)
+    again = set_up(CIFARData(str(tmp_path), val_fraction=0.2, seed=1))
     assert torch.equal(again.val_set.labels, data.val_set.labels)
 
 
 def test_training_images_are_cropped_and_flipped(tmp_path):
     tiny_cifar(tmp_path)
-    data = CIFARData(str(tmp_path), val_fraction=0.2)
+    data = set_up(CIFARData(str(tmp_path), val_fraction=0.2))
     torch.manual_seed(0)
     views = torch.stack([data.train_set[0][0] for _ in range(8)])
     assert views.shape == (8, 3, 32, 32) and not all(torch.equal(views[0], view) for view in views[1:])
@@ -60,7 +62,7 @@ def test_training_images_are_cropped_and_flipped(tmp_path):
 
 def test_cifar100_fine_labels(tmp_path):
     tiny_cifar(tmp_path, classes=100, per_file=50)
-    data = CIFARData(str(tmp_path), classes=100, val_fraction=0.1)
+    data = set_up(CIFARData(str(tmp_path), classes=100, val_fraction=0.1))
     assert data.num_classes == 100 and (len(data.train_set), len(data.test_set)) == (45, 50)
 
 
@@ -68,12 +70,12 @@ def test_a_pickle_that_asks_for_code_is_refused_and_missing_files_are_named(tmp_
     tiny_cifar(tmp_path)
     (tmp_path / "cifar-10-batches-py" / "test_batch").write_bytes(pickle.dumps({b"data": print}))
     with pytest.raises(ConfigError, match=r"cannot read the CIFAR file .*test_batch: refused to load builtins\.print"):
-        CIFARData(str(tmp_path))
+        set_up(CIFARData(str(tmp_path)))
     (tmp_path / "cifar-10-batches-py" / "data_batch_3").unlink()
     with pytest.raises(ConfigError, match=r"data_batch_3 is missing"):
-        CIFARData(str(tmp_path))
+        set_up(CIFARData(str(tmp_path)))
     with pytest.raises(ConfigError, match=r"no cifar-100-python/ in it"):
-        CIFARData(str(tmp_path), classes=100)
+        set_up(CIFARData(str(tmp_path), classes=100))
 
 
 def test_data_cifar10_trains(compose_config, tmp_path):
@@ -102,4 +104,4 @@ def test_a_batch_file_that_does_not_match_is_named(tmp_path, images, labels, mes
     broken = tmp_path / "cifar-10-batches-py" / "data_batch_2"
     write_batch(broken, images, labels, b"labels")
     with pytest.raises(ConfigError, match=rf"the CIFAR file {broken} {message}"):
-        CIFARData(str(tmp_path))
+        set_up(CIFARData(str(tmp_path)))

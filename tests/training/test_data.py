@@ -1,4 +1,5 @@
 import os
+import pickle
 import zlib
 
 import pytest
@@ -6,12 +7,15 @@ import torch
 from PIL import Image
 
 from toolkit.errors import ConfigError
+from toolkit.training.cifar import CIFARData
 from toolkit.training.data import DigitsData, EpochSeededSampler, SyntheticData
 from toolkit.training.image_folder import FolderData
 
+from ..conftest import set_up
+
 
 def test_digits_train_val_test_split_is_fixed_by_the_seed():
-    first, again, other = DigitsData(seed=3), DigitsData(seed=3), DigitsData(seed=4)
+    first, again, other = set_up(DigitsData(seed=3)), set_up(DigitsData(seed=3)), set_up(DigitsData(seed=4))
     splits = (first.train_set, first.val_set, first.test_set)
     assert [len(split) for split in splits] == [1079, 359, 359] and first.channels == 1 and first.num_classes == 10
     assert sorted(index for split in splits for index in split.indices) == list(range(1797))
@@ -37,7 +41,7 @@ def test_epoch_order_depends_only_on_seed_and_epoch():
 
 @pytest.mark.parametrize(("size", "channels"), [(16, 1), (48, 3)])
 def test_synthetic_at_two_sizes(size, channels):
-    data = SyntheticData(size=size, channels=channels, samples=100, num_classes=4, noise=0.5)
+    data = set_up(SyntheticData(size=size, channels=channels, samples=100, num_classes=4, noise=0.5))
     image, label = data.dataset[5]
     assert image.shape == (channels, size, size) and label == 1
     assert torch.equal(data.dataset[5][0], image)
@@ -55,32 +59,32 @@ def write_images(root, counts, size=10):
 def test_folder_reads_class_folders(tmp_path):
     write_images(tmp_path, {"cat": 3, "dog": 4, "emu": 2})
     (tmp_path / "notes.txt").write_text("not an image")
-    data = FolderData(root=str(tmp_path), size=12, channels=3, val_fraction=0.1, test_fraction=0.1)
+    data = set_up(FolderData(root=str(tmp_path), size=12, channels=3, val_fraction=0.1, test_fraction=0.1))
     assert data.num_classes == 3 and data.dataset.classes == ["cat", "dog", "emu"]
     image, label = data.dataset[3]
     assert image.shape == (3, 12, 12) and label == 1
     assert image.min() >= -1 and image.max() <= 1
-    grey = FolderData(root=str(tmp_path), size=8, channels=1)
+    grey = set_up(FolderData(root=str(tmp_path), size=8, channels=1))
     assert grey.dataset[0][0].shape == (1, 8, 8)
 
 
 def test_folder_errors_name_the_path(tmp_path):
     with pytest.raises(ConfigError, match=r"data\.root='.*nowhere': no such folder"):
-        FolderData(root=str(tmp_path / "nowhere"))
+        set_up(FolderData(root=str(tmp_path / "nowhere")))
     (tmp_path / "empty" / "cat").mkdir(parents=True)
     with pytest.raises(ConfigError, match=r"data\.root='.*empty' holds no images in class sub-folders"):
-        FolderData(root=str(tmp_path / "empty"))
+        set_up(FolderData(root=str(tmp_path / "empty")))
 
 
 def test_an_unreadable_image_is_named_when_met_or_skipped_with_a_warning(tmp_path):
     write_images(tmp_path, {"cat": 3, "dog": 3})
     (tmp_path / "dog" / "1.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
-    data = FolderData(root=str(tmp_path), size=8)  # starts without reading any image
+    data = set_up(FolderData(root=str(tmp_path), size=8))  # starts without reading any image
     broken = data.dataset.files.index((str(tmp_path / "dog" / "1.png"), 1))
     assert data.dataset[broken - 1][1] == 1
     with pytest.raises(ConfigError, match=r"cannot read the image '.*dog/1\.png'"):
         data.dataset[broken]
-    skipping = FolderData(root=str(tmp_path), size=8, skip_unreadable=True)
+    skipping = set_up(FolderData(root=str(tmp_path), size=8, skip_unreadable=True))
     with pytest.warns(UserWarning, match=r"skipped: cannot read the image '.*dog/1\.png'"):
         image, label = skipping.dataset[broken]  # the next readable image, its label with it
     assert image.shape == (3, 8, 8)
@@ -90,7 +94,7 @@ def test_an_unreadable_image_is_named_when_met_or_skipped_with_a_warning(tmp_pat
 def test_only_regular_files_are_read_and_a_symlink_loop_is_named(tmp_path):
     write_images(tmp_path, {"cat": 3, "dog": 3})
     os.mkfifo(tmp_path / "cat" / "x.png")  # opening it would wait for a writer for ever
-    data = FolderData(root=str(tmp_path), size=8, val_fraction=0.2, test_fraction=0.2)
+    data = set_up(FolderData(root=str(tmp_path), size=8, val_fraction=0.2, test_fraction=0.2))
     assert sorted(os.path.basename(path) for path, _ in data.dataset.files) == [
         "0.png",
         "0.png",
@@ -104,7 +108,7 @@ def test_only_regular_files_are_read_and_a_symlink_loop_is_named(tmp_path):
     with pytest.raises(
         ConfigError, match=r"data\.root: cannot read '.*dog/loop\.png': Too many levels of symbolic links"
     ):
-        FolderData(root=str(tmp_path), size=8)
+        set_up(FolderData(root=str(tmp_path), size=8))
 
 
 def png_claiming(path, width: int, height: int) -> None:
@@ -119,7 +123,7 @@ def png_claiming(path, width: int, height: int) -> None:
 def test_a_decompression_bomb_is_named_in_our_words(tmp_path):
     write_images(tmp_path, {"cat": 3, "dog": 3})
     png_claiming(tmp_path / "dog" / "0.png", 30000, 30000)
-    data = FolderData(root=str(tmp_path), size=8)
+    data = set_up(FolderData(root=str(tmp_path), size=8))
     bomb = data.dataset.files.index((str(tmp_path / "dog" / "0.png"), 1))
     limit = f"{Image.MAX_IMAGE_PIXELS * 2:,}"
     with pytest.raises(
@@ -130,11 +134,11 @@ def test_a_decompression_bomb_is_named_in_our_words(tmp_path):
 
 def test_loader_settings(tmp_path):
     write_images(tmp_path, {"cat": 3, "dog": 3})
-    data = FolderData(root=str(tmp_path), size=8, num_workers=None, prefetch_factor=4)
+    data = set_up(FolderData(root=str(tmp_path), size=8, num_workers=None, prefetch_factor=4))
     loader = data.train_dataloader()
     assert loader.num_workers == len(os.sched_getaffinity(0)) and loader.persistent_workers
     assert loader.prefetch_factor == 4 and loader.pin_memory == torch.cuda.is_available()
-    assert DigitsData().train_dataloader().num_workers == 0
+    assert set_up(DigitsData()).train_dataloader().num_workers == 0
 
 
 @pytest.mark.parametrize(
@@ -148,4 +152,38 @@ def test_loader_settings(tmp_path):
 )
 def test_bad_split_arguments_name_the_key(arguments, message):
     with pytest.raises(ConfigError, match=message):
-        DigitsData(**arguments)
+        set_up(DigitsData(**arguments))
+
+
+SHIPPED = {
+    "digits": lambda root: DigitsData(),
+    "synthetic": lambda root: SyntheticData(samples=64, size=8),
+    "folder": lambda root: FolderData(root=str(root)),
+    "cifar10": lambda root: CIFARData(str(root)),
+    "cifar100": lambda root: CIFARData(str(root), classes=100),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_constructing_a_data_module_reads_nothing_and_setup_reads_once(name, tmp_path, monkeypatch):
+    reads = []
+    for module in (DigitsData, SyntheticData, FolderData, CIFARData):
+        original = module.split_sets
+        monkeypatch.setattr(module, "split_sets", lambda self, original=original: reads.append(1) or original(self))
+    missing = tmp_path / "not-there"  # a folder or CIFAR root that is not there stops setup(), not the constructor
+    data = SHIPPED[name](missing)
+    assert reads == [] and data.train_set is None
+    if name in ("folder", "cifar10", "cifar100"):
+        with pytest.raises(ConfigError, match="not-there"):
+            data.setup("fit")
+        return
+    data.setup("fit")
+    data.setup("test")
+    assert reads == [1] and len(data.train_set) > 0
+
+
+def test_a_data_module_travels_to_other_processes_without_its_data():
+    data = set_up(DigitsData())
+    sent = pickle.loads(pickle.dumps(data))
+    assert sent.train_set is None and sent.dataset is None and len(pickle.dumps(data)) < 2_000
+    assert len(set_up(sent).train_set) == len(data.train_set)

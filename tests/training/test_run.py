@@ -15,6 +15,8 @@ from toolkit.models import SimpleCNN
 from toolkit.training.module import NonFiniteLossError
 from toolkit.training.run import run
 
+from ..conftest import set_up
+
 SHORT = "trainer.max_epochs=2"
 
 
@@ -162,7 +164,7 @@ def test_the_test_report_agrees_with_the_predictions_of_the_best_checkpoint(comp
     load_checkpoint(net, result["tested_with"], strict=True)
     logits, labels = [], []
     with torch.no_grad():
-        for images, batch_labels in DigitsData(seed=0).test_dataloader():
+        for images, batch_labels in set_up(DigitsData(seed=0)).test_dataloader():
             logits.append(net(images))
             labels.append(batch_labels)
     logits, labels = torch.cat(logits), torch.cat(labels)
@@ -174,3 +176,12 @@ def test_the_test_report_agrees_with_the_predictions_of_the_best_checkpoint(comp
     assert result["test_acc_top5"] == pytest.approx(top5, abs=1e-6)
     assert result["test_acc"] == pytest.approx(confusion.diagonal().sum().item() / len(labels), abs=1e-6)
     assert (tmp_path / "confusion.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_curves_come_from_the_history_whatever_the_loggers(compose_config, tmp_path):
+    returned = run(compose_config("trainer.max_epochs=3", "logger=none"), tmp_path)
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert sorted(history) == ["1", "2", "3"] and not (tmp_path / "logs").exists()
+    assert set(history["3"]) == {"train_loss", "train_acc", "val_loss", "val_acc"}
+    assert history["3"]["val_acc"] == pytest.approx(returned["val_acc"])
+    assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"

@@ -22,12 +22,13 @@ import statistics
 from collections.abc import Iterable
 from typing import Any
 
-STATISTICS = ("val_acc", "test_acc", "val_loss", "test_loss")
+from ..metrics import ACROSS_SEEDS
+
 COLUMNS = (
     "config",
     "n",
     "failed",
-    *(f"{metric}_{kind}" for metric in STATISTICS for kind in ("mean", "std", "ci95")),
+    *(f"{metric}_{kind}" for metric in ACROSS_SEEDS for kind in ("mean", "std", "ci95")),
 )
 
 
@@ -64,7 +65,7 @@ def grouped(rows: list[dict[str, Any]], optimized_metric: str) -> list[dict[str,
             "n": len(done),
             "failed": sum(j["status"] == "failed" for j in jobs),
         }
-        for metric in STATISTICS:
+        for metric in ACROSS_SEEDS:
             values = [float(job[metric]) for job in done if job.get(metric, "") != ""]
             summary[f"{metric}_mean"] = statistics.fmean(values) if values else ""
             summary[f"{metric}_std"] = statistics.stdev(values) if len(values) > 1 else ""
@@ -89,7 +90,7 @@ def markdown_section(table: list[dict[str, Any]]) -> str:
             return ""
         return f"{mean:.4f}" if std == "" else f"{mean:.4f} ± {std:.4f} (±{ci95:.4f})"
 
-    header = ("config", "n", "failed", *STATISTICS)
+    header = ("config", "n", "failed", *ACROSS_SEEDS)
     lines = [
         "## By configuration (mean ± std over seeds, 95% CI half-width in brackets)",
         "",
@@ -101,7 +102,7 @@ def markdown_section(table: list[dict[str, Any]]) -> str:
             "| "
             + " | ".join(
                 [row["config"] or "(none)", str(row["n"]), str(row["failed"])]
-                + [cell(row, metric) for metric in STATISTICS]
+                + [cell(row, metric) for metric in ACROSS_SEEDS]
             )
             + " |"
         )

@@ -37,7 +37,7 @@ from .job import saved_overrides
 
 RUN_MARKERS = (".hydra", "metrics.json", "checkpoints")  # a folder with one of these holds a run
 START_OUTPUTS = (".hydra", "init_report.txt", "logs")  # what a run writes before it trains, besides its log
-RUN_OUTPUTS = (*RUN_MARKERS, *START_OUTPUTS, "curves.png", "confusion.png", "lr_find.png")
+RUN_OUTPUTS = (*RUN_MARKERS, *START_OUTPUTS, "history.json", "curves.png", "confusion.png", "lr_find.png")
 SWEEP_MARKERS = ("multirun.yaml", "summary.csv", "optimization_results.yaml")
 SWEEP_LOCK = ".sweep.lock"
 NEXT_JOB_FOLDER = ".next_job_folder"  # in a resumed sweep: the first folder number free for new combinations

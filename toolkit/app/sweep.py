@@ -27,11 +27,12 @@ from omegaconf import DictConfig
 from ..config.root import check_optimized_metric, without_resume
 from ..errors import ConfigError, one_message
 from ..files import atomic_file
+from ..metrics import ACROSS_SEEDS, NAMES
 from .by_config import COLUMNS as BY_CONFIG_COLUMNS
-from .by_config import STATISTICS, configuration, grouped, markdown_section, repeated
+from .by_config import configuration, grouped, markdown_section, repeated
 from .job import saved_overrides
 
-METRICS = ("val_acc", "test_acc", "val_loss", "test_loss", "train_loss", "train_acc", "epochs")
+METRICS = (*NAMES, "epochs")
 COLUMNS = ("job", "status", "overrides", *METRICS, "wall_time_s", "error")
 
 
@@ -153,7 +154,7 @@ def write_summary(sweep_folder: Path, optimized_metric: str = "val_acc", chart: 
         file.write(markdown(rows) + "\n" + markdown_section(table))
     if not chart:
         return rows
-    if repeated(table) and optimized_metric in STATISTICS:
+    if repeated(table) and optimized_metric in ACROSS_SEEDS:
         error_bar_chart(table, rows, optimized_metric, sweep_folder / "summary.png")
     else:
         bar_chart(rows, sweep_folder / "summary.png")

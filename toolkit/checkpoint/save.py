@@ -23,9 +23,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from .. import __version__
 from .._compat.torch import state_dict_through, with_metadata_of
 from ..files import atomic_file
+from ..version import __version__
 from .errors import CheckpointError
 from .state_dict import unwrap_parallel
 

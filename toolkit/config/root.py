@@ -18,6 +18,7 @@ from typing import Any
 from omegaconf import MISSING
 
 from ..errors import ConfigError
+from ..metrics import NAMES
 
 
 class Mode(str, Enum):
@@ -68,22 +69,18 @@ class TrainConfig:
     lr_find: LRFindConfig = field(default_factory=LRFindConfig)
 
 
-# The metrics every training run produces: what `optimized_metric` may name.
-RUN_METRICS = ("val_acc", "val_loss", "train_acc", "train_loss", "test_acc", "test_loss")
-
-
 def check_optimized_metric(name: str) -> None:
     """Stop when `optimized_metric` names a metric that no run produces.
 
     >>> check_optimized_metric('val_accuracy')
     Traceback (most recent call last):
     toolkit.errors.ConfigError: optimized_metric=val_accuracy: no run reports it; choose one of \
-val_acc, val_loss, train_acc, train_loss, test_acc, test_loss (did you mean 'val_acc'?)
+val_acc, test_acc, val_loss, test_loss, train_loss, train_acc (did you mean 'val_acc'?)
     """
-    if name not in RUN_METRICS:
-        close = difflib.get_close_matches(name, RUN_METRICS, n=1)
+    if name not in NAMES:
+        close = difflib.get_close_matches(name, NAMES, n=1)
         raise ConfigError(
-            f"optimized_metric={name}: no run reports it; choose one of {', '.join(RUN_METRICS)}"
+            f"optimized_metric={name}: no run reports it; choose one of {', '.join(NAMES)}"
             + (f" (did you mean {close[0]!r}?)" if close else "")
         )
 

@@ -37,11 +37,36 @@ class EpochSeededSampler(Sampler[int]):
 class ClassificationData(L.LightningDataModule):
     """Splits a data set into train, val and test by the seed, and serves the three.
 
+    In Lightning's lifecycle: the constructor checks its arguments and stores them (it reads no
+    data); `prepare_data()` is for what must happen once per node; `setup()` reads and splits the
+    data set, once however often it is called. A data module sent to another process (the ranks of
+    `ddp_spawn`) travels without the loaded data, and each process reads it in its own `setup()`.
+
     Subclasses implement `load()` (or `split_sets()`, for data with a test set of its own);
     `num_classes` and `channels` tell the model what to expect. The loaders take `num_workers`
     (None: the cores this process may use), `pin_memory` (None: when CUDA is there),
     `persistent_workers` (None: when there are workers) and `prefetch_factor` (None: torch's).
+
+    Args:
+        batch_size: Samples per batch.
+        val_fraction: The share of the samples in the val split.
+        test_fraction: The share of the samples in the test split.
+        num_workers: Loader processes (None: the cores this process may use).
+        seed: Fixes the split and each epoch's order.
+        pin_memory: Page-locked batches (None: when CUDA is there).
+        persistent_workers: Keep the loader processes between epochs (None: when there are workers).
+        prefetch_factor: Batches each worker loads ahead (None: torch's default).
+
+    Example:
+        >>> data = DigitsData(batch_size=32)
+        >>> data.train_set is None  # nothing read yet
+        True
+        >>> data.setup('fit')
+        >>> len(data.train_set), len(data.val_set), len(data.test_set)
+        (1079, 359, 359)
     """
+
+    LOADED = ("dataset", "train_set", "val_set", "test_set")  # what setup() reads; not sent to other processes
 
     num_classes: int
     channels: int
@@ -78,7 +103,20 @@ class ClassificationData(L.LightningDataModule):
         }
         if prefetch_factor is not None and workers:
             self.loader_options["prefetch_factor"] = prefetch_factor
-        self.train_set, self.val_set, self.test_set = self.split_sets()
+        self.dataset: Dataset | None = None
+        self.train_set: Dataset | None = None
+        self.val_set: Dataset | None = None
+        self.test_set: Dataset | None = None
+
+    def setup(self, stage: str | None = None) -> None:
+        """Read and split the data set, the first time it is called (later calls reuse the split)."""
+        if self.train_set is None:
+            self.train_set, self.val_set, self.test_set = self.split_sets()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.update(dict.fromkeys(self.LOADED))
+        return state
 
     def load(self) -> Dataset:
         raise NotImplementedError

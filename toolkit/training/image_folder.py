@@ -131,7 +131,9 @@ class FolderData(ClassificationData):
         self.skip_unreadable = skip_unreadable
         super().__init__(**split)
         check_image_memory(size, channels, self.batch_size)
-        self.num_classes = len(self.dataset.classes)
 
     def load(self) -> Dataset:
-        return ImageFolder(self.root, self.size, self.channels, self.skip_unreadable)
+        """The folder, listed (the classes are counted here: `num_classes` is known after `setup()`)."""
+        images = ImageFolder(self.root, self.size, self.channels, self.skip_unreadable)
+        self.num_classes = len(images.classes)
+        return images

@@ -1,18 +1,22 @@
-"""What a run leaves in its output folder: metrics.json, init_report.txt, curves.png, confusion.png."""
+"""What a run leaves in its output folder: metrics.json, init_report.txt, curves.png, confusion.png,
+the export; written once, by rank 0, at the end (`write_outputs`), except the init report."""
 
 from __future__ import annotations
 
-import csv
 import json
-from collections import defaultdict
+import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from ..files import atomic_file
 from ..init import InitRow, format_init_report
+from ..metrics import CURVES, SUMMARY_LINE
+from .history import read_history
 
-CURVES = (("loss", ("train_loss", "val_loss")), ("accuracy", ("train_acc", "val_acc")))
+log = logging.getLogger("toolkit.training")
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -29,40 +33,26 @@ def write_init_report(path: Path, rows: Sequence[InitRow], note: str = "") -> No
     write_atomic(path, (f"{note}\n\n" if note else "") + format_init_report(rows) + "\n")
 
 
-def epoch_curves(metrics_csv: Path) -> dict[str, dict[int, float]]:
-    """Per metric, its value at each epoch, from Lightning's CSV log (rows without an epoch, such as
-    the learning rate monitor's, are left out)."""
-    curves: dict[str, dict[int, float]] = defaultdict(dict)
-    with metrics_csv.open() as file:
-        for row in csv.DictReader(file):
-            if not row.get("epoch"):
-                continue
-            for name, value in row.items():
-                if name not in ("epoch", "step") and value:
-                    curves[name][int(row["epoch"])] = float(value)
-    return curves
-
-
-def plot_curves(metrics_csv: Path, path: Path) -> None:
-    """Loss and accuracy per epoch, train and val, as a PNG."""
+def plot_curves(history: Mapping[int, Mapping[str, float]], path: Path) -> None:
+    """Loss and accuracy per epoch (from 1), train and val, as a PNG, from `EpochHistory`'s rows."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    curves = epoch_curves(metrics_csv)
     figure, axes = plt.subplots(1, 2, figsize=(10, 4))
     for axis, (title, names) in zip(axes, CURVES, strict=True):
         for name in names:
-            if curves.get(name):
-                epochs = sorted(curves[name])
-                axis.plot([e + 1 for e in epochs], [curves[name][e] for e in epochs], marker="o", label=name)
+            epochs = sorted(epoch for epoch, row in history.items() if name in row)
+            if epochs:
+                axis.plot(epochs, [history[epoch][name] for epoch in epochs], marker="o", label=name)
         axis.set(title=title, xlabel="epoch")
         axis.grid(alpha=0.3)
         if axis.lines:  # no curve when no epoch ran
             axis.legend()
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    with atomic_file(path) as file:
+        figure.savefig(file, format="png", dpi=100)
     plt.close(figure)
 
 
@@ -95,9 +85,44 @@ def plot_confusion(counts: Sequence[Sequence[int]], path: Path) -> None:
 
 def summary_line(metrics: Mapping[str, Any], output_dir: Path) -> str:
     """One line: the main metrics and where the outputs are."""
-    names = ("val_acc", "test_acc", "val_loss", "train_loss")
-    shown = [f"{name}={metrics[name]:.4f}" for name in names if name in metrics]
+    shown = [f"{name}={metrics[name]:.4f}" for name in SUMMARY_LINE if name in metrics]
     if "epochs" in metrics:
         shown.append(f"epochs={metrics['epochs']}")
     shown.append(f"time={metrics['wall_time_s']:.1f}s")
     return f"{' '.join(shown)} -> {output_dir}"
+
+
+def write_outputs(
+    folder: Path,
+    metrics: Mapping[str, Any],
+    net: torch.nn.Module,
+    test_report: Mapping[str, Any],
+    export: Path | None,
+) -> None:
+    """What a finished run writes, once, on rank 0: metrics.json, curves.png (from history.json),
+    confusion.png (with a test report), the export, and the summary line it prints."""
+    write_metrics(folder / "metrics.json", metrics)
+    plot_curves(read_history(folder / "history.json"), folder / "curves.png")
+    if test_report:
+        plot_confusion(test_report["test_confusion"], folder / "confusion.png")
+    if export is not None:
+        export_weights(net, export)
+    print(summary_line(metrics, folder))
+
+
+def write_lr_find(folder: Path, found: Mapping[str, Any], recorded: Mapping[str, Any]) -> dict[str, Any]:
+    """metrics.json of `mode=lr_find` (what the finder found, and `recorded`); prints the override to use."""
+    result = {**found, "mode": "lr_find", **recorded}
+    write_metrics(folder / "metrics.json", result)
+    shown = f"optim.lr={found['suggested_lr']:.3g}" if found["suggested_lr"] else "none (the loss did not fall)"
+    print(f"suggested learning rate: {shown} -> {folder / 'lr_find.png'}")
+    return dict(found)
+
+
+def export_weights(net: torch.nn.Module, path: Path) -> None:
+    """Save the bare network's weights as .safetensors (loadable with `load_checkpoint`)."""
+    from safetensors.torch import save
+
+    with atomic_file(path) as file:
+        file.write(save({name: tensor.contiguous() for name, tensor in net.state_dict().items()}))
+    log.info("exported the network's weights to %s", path)

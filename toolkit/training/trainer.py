@@ -19,6 +19,7 @@ from ..errors import ConfigError
 from .callbacks import build_callbacks
 from .checkpoint_io import AtomicCheckpointIO
 from .ddp import mute_lightning_internals, strategy_for
+from .history import EpochHistory
 from .loggers import build_loggers
 from .rank_spread import BatchNormRankSpread
 from .sync_bn import ToolkitSyncBatchNorm
@@ -69,17 +70,41 @@ def make_trainer(cfg: TrainConfig, folder: Path) -> L.Trainer:
     callbacks = build_callbacks(cfg.callbacks, arguments["enable_progress_bar"], bool(loggers))
     arguments.setdefault("enable_checkpointing", any(isinstance(c, ModelCheckpoint) for c in callbacks))
     common = dict(
-        default_root_dir=folder, callbacks=[*callbacks, BatchNormRankSpread()], logger=loggers or False, plugins=plugins
+        default_root_dir=folder,
+        callbacks=[*callbacks, BatchNormRankSpread(), EpochHistory(folder / "history.json")],
+        logger=loggers or False,
+        plugins=plugins,
     )
+    if arguments.get("strategy", "auto") == "auto" and processes(arguments) > 1:
+        # Lightning's own choice for several devices starts each rank by running the command line
+        # again (a second run of the script, or of a whole -m sweep): spawn them from this process.
+        arguments["strategy"] = strategy_for("ddp_spawn")
     try:
-        trainer = L.Trainer(**arguments, **common)
-        if arguments.get("strategy", "auto") == "auto" and trainer.world_size > 1:
-            # Lightning's own choice for several devices starts each rank by running the command line
-            # again (a second run of the script, or of a whole -m sweep): spawn them from this process.
-            trainer = L.Trainer(**arguments | {"strategy": strategy_for("ddp_spawn")}, **common)
-        return trainer
+        return L.Trainer(**arguments, **common)
     except (ValueError, TypeError, RuntimeError) as error:
         raise ConfigError(f"trainer: {error}") from error
+
+
+def processes(arguments: dict[str, Any]) -> int:
+    """How many processes the Trainer's `accelerator`, `devices` and `num_nodes` ask for, as Lightning
+    counts them (`devices="auto"`: one CPU, or every GPU).
+
+    >>> processes({'devices': 2, 'num_nodes': 2}), processes({'accelerator': 'cpu'}), processes({'devices': '0,1'})
+    (4, 1, 2)
+    """
+    accelerator, devices = arguments.get("accelerator", "auto"), arguments.get("devices", "auto")
+    gpu = accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available())
+    if isinstance(devices, str) and devices.strip().lstrip("-").isdigit():
+        devices = int(devices)
+    if devices == "auto" or devices == -1:
+        count = torch.cuda.device_count() if gpu else (1 if devices == "auto" else os.cpu_count() or 1)
+    elif isinstance(devices, str):
+        count = len([device for device in devices.split(",") if device.strip()])
+    elif isinstance(devices, int):
+        count = devices
+    else:
+        count = len(devices)
+    return max(count, 1) * int(arguments.get("num_nodes", 1))
 
 
 def score_test_split(trainer: L.Trainer, module: L.LightningModule, datamodule: Any, ckpt_path: str | None) -> dict:
