@@ -75,7 +75,24 @@ def _init_targets(module: nn.Module) -> Iterator[nn.Module]:
 
 
 class BaseModule(nn.Module):
-    """An `nn.Module` with an `init_cfg` and a tree-wide `init_weights()`."""
+    """An `nn.Module` with an `init_cfg` and a tree-wide `init_weights()`.
+
+    Args:
+        init_cfg: An init cfg or a list of them (see `initialize`), applied by `init_weights()`:
+            after the built-in defaults of the tree, before the children's own configs (inner
+            beats outer), and a `Pretrained` one after the children.
+
+    Example:
+        >>> from torch import nn
+        >>> class Net(BaseModule):
+        ...     def __init__(self, init_cfg=None):
+        ...         super().__init__(init_cfg)
+        ...         self.fc = nn.Linear(2, 2)
+        >>> net = Net(init_cfg=dict(type='Constant', layer='Linear', val=0.5))
+        >>> net.init_weights()
+        >>> net.fc.weight.unique().item(), net.init_report()[0].name
+        (0.5, 'fc.weight')
+    """
 
     def __init__(self, init_cfg: InitCfg = None) -> None:
         super().__init__()

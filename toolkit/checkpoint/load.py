@@ -40,9 +40,25 @@ def load_checkpoint(
 ) -> Any:
     """Load a checkpoint into `model`; returns the checkpoint as read.
 
-    `revise_keys` rename the state dict's keys (by default, DataParallel's `module.` prefix is
-    dropped); `prefix` keeps only the keys under it, stripped (`'backbone'` means `'backbone.'`);
-    `weights_only=False` opts out of safe loading for a file you trust.
+    Args:
+        model: The module to load into (a DataParallel wrapper is looked through).
+        filename: A local path (`.pth`, `.ckpt`, `.safetensors`), an http(s) URL (downloaded once into
+            `$TOOLKIT_HOME`, its hash checked when its name carries one), `torchvision://NAME`,
+            `open-mmlab://NAME`, or any scheme registered with `CheckpointLoader`.
+        map_location: Where the tensors go, as `torch.load` takes it.
+        strict: Whether every key must match both ways.
+        logger: Where the missing and unexpected keys are reported (a logger, its name, or 'silent').
+        revise_keys: Regex substitutions on the keys (by default, DataParallel's `module.` is dropped).
+        prefix: Keep only the keys under it, stripped (`'backbone'` means `'backbone.'`).
+        weights_only: Safe loading (no Python objects); False opts out for a file you trust.
+
+    Returns:
+        The checkpoint as read (a dict with `state_dict`, or the state dict itself).
+
+    Raises:
+        CheckpointNotFoundError: When the file is not there (also a FileNotFoundError).
+        CheckpointMismatchError: With `strict`, when keys or shapes do not match.
+        CheckpointError: When the file cannot be read or is unsafe to load.
     """
     checkpoint = load_from_source(filename, map_location=map_location, weights_only=weights_only)
     state_dict = apply_key_rules(extract_state_dict(checkpoint), revise_keys, strict=strict)

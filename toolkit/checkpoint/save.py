@@ -60,9 +60,17 @@ def save_checkpoint(
 ) -> None:
     """Save the model's weights (on the CPU), the optimizer's state and `meta`, atomically.
 
-    `meta` gets `toolkit_version` and `time`, and the model's `CLASSES` (its class names, as MMCV
-    stores them) when it has them; a dict of optimizers is saved as a dict of states.
-    `file_client_args` is MMCV's: toolkit writes local files, so only `None` or the `disk` backend.
+    Args:
+        model: The module to save (a DataParallel wrapper is looked through).
+        filename: Where to write; a reader never sees half a file.
+        optimizer: An optimizer, or a dict of them (saved as a dict of states).
+        meta: Saved under `meta`, with `toolkit_version`, `time` and the model's `CLASSES` (its class
+            names, as MMCV stores them) when it has them.
+        file_client_args: MMCV's: toolkit writes local files, so only None or the `disk` backend.
+
+    Raises:
+        ValueError: For another file backend.
+        OutputError: When the disk is full (the previous file, if any, is kept).
 
     >>> save_checkpoint(nn.Linear(1, 1), 'x.pth', file_client_args=dict(backend='petrel'))
     Traceback (most recent call last):

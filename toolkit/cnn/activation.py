@@ -100,10 +100,24 @@ def accepts_inplace(layer: type) -> bool:
 
 
 def build_activation_layer(cfg: Mapping[str, Any], inplace: bool | None = None) -> nn.Module:
-    """Build an activation layer; `inplace`, when given, is passed only to layers that take it.
+    """Build an activation layer.
 
-    >>> build_activation_layer(dict(type='GELU'), inplace=True)
-    GELU(approximate='none')
+    Args:
+        cfg: `type` (a name in `ACTIVATION_LAYERS`: ReLU, LeakyReLU, GELU, SiLU, HSwish, Clamp, ...)
+            and the layer's arguments.
+        inplace: When given, passed to layers that take an `inplace` argument (and only to them).
+
+    Returns:
+        The activation layer.
+
+    Raises:
+        TypeError: When `cfg` is not a dict.
+        KeyError: When its `type` is missing or not registered (the message lists the registered types
+            and the closest one).
+
+    Example:
+        >>> build_activation_layer(dict(type='GELU'), inplace=True)
+        GELU(approximate='none')
     """
     label, layer, cfg_ = resolve_type(cfg, ACTIVATION_LAYERS)
     if inplace is not None and accepts_inplace(layer):

@@ -130,8 +130,25 @@ class Conv2dAdaptivePadding(nn.Conv2d):
 def build_conv_layer(cfg: Mapping[str, Any] | None, *args: Any, **kwargs: Any) -> nn.Module:
     """Build a conv layer from `cfg` (None means Conv2d) and the conv's own arguments.
 
-    >>> build_conv_layer(None, 3, 8, kernel_size=3).__class__.__name__
-    'Conv2d'
+    Args:
+        cfg: `type` (a name in `CONV_LAYERS`: Conv1d/2d/3d, ConvWS, ConvAWS, Conv2dAdaptivePadding,
+            deconv, ...) and arguments of the layer; None is `dict(type='Conv2d')`.
+        *args: The conv's positional arguments (in_channels, out_channels, kernel_size, ...).
+        **kwargs: Its keyword arguments; a key that `cfg` also sets is a TypeError.
+
+    Returns:
+        The conv layer.
+
+    Raises:
+        TypeError: When `cfg` is not a dict.
+        KeyError: When its `type` is missing or not registered (the message lists the registered types
+            and the closest one).
+
+    Example:
+        >>> build_conv_layer(None, 3, 8, kernel_size=3).__class__.__name__
+        'Conv2d'
+        >>> build_conv_layer(dict(type='ConvWS'), 3, 8, 3).__class__.__name__
+        'ConvWS2d'
     """
     label, conv_layer, cfg_ = resolve_type({"type": "Conv2d"} if cfg is None else cfg, CONV_LAYERS)
     return construct_layer(conv_layer, merge_args(kwargs, cfg_, label), label, *args)

@@ -39,10 +39,39 @@ def _check_cfg(cfg: Any, what: str) -> None:
 class ConvModule(BaseModule):
     """A conv + norm + activation block, built from configs, with MMCV's names and semantics.
 
-    `bias='auto'` drops the conv bias when a norm follows; `order` is any arrangement of
-    'conv', 'norm' and 'act'; `padding_mode` is 'zeros' or any type in
-    `PADDING_LAYERS` ('circular', 'reflect', 'replicate', or one you register).
-    Its default init (Kaiming conv, norm 1/0) yields to an explicit parent `init_cfg`.
+    Its submodules are `conv`, the norm under its abbreviation (`bn`, `gn`, ...), `activate` and,
+    for an explicit padding, `padding_layer`, so MMCV's state-dict keys hold. Its default init
+    (Kaiming conv, norm 1/0) yields to an explicit `init_cfg` of its own or of a parent.
+
+    Args:
+        in_channels: Channels of the input.
+        out_channels: Channels of the output.
+        kernel_size: The conv's kernel size.
+        stride: The conv's stride.
+        padding: The conv's padding.
+        dilation: The conv's dilation.
+        groups: The conv's groups.
+        bias: True, False, or 'auto' (a bias only without a norm).
+        conv_cfg: The conv's cfg for `build_conv_layer` (None: Conv2d).
+        norm_cfg: The norm's cfg for `build_norm_layer` (None: no norm).
+        act_cfg: The activation's cfg for `build_activation_layer` (None: no activation).
+        inplace: Whether the activation works in place (never when it comes first).
+        with_spectral_norm: Wrap the conv in `nn.utils.spectral_norm`.
+        padding_mode: 'zeros' (the conv's own) or a type in `PADDING_LAYERS` ('reflect', 'replicate',
+            'circular', or one you register), applied by a padding layer before the conv.
+        order: Any arrangement of 'conv', 'norm' and 'act'.
+        init_cfg: Its own init_cfg (see `BaseModule`).
+
+    Raises:
+        ArgumentValueError: For an `order` that is not the three names, or a bad argument of a layer.
+        ArgumentTypeError: For a cfg that is not a dict or None, or a `padding_mode` that is not a str.
+
+    Example:
+        >>> block = ConvModule(3, 8, 3, padding=1, norm_cfg=dict(type='GN', num_groups=2))
+        >>> [name for name, _ in block.named_children()], block.conv.bias is None
+        (['conv', 'gn', 'activate'], True)
+        >>> block(torch.randn(1, 3, 8, 8)).shape
+        torch.Size([1, 8, 8, 8])
     """
 
     _abbr_ = "conv_block"

@@ -94,13 +94,29 @@ def check_norm_args(label: str, cfg: Mapping[str, Any]) -> None:
 
 
 def build_norm_layer(cfg: Mapping[str, Any], num_features: int, postfix: int | str = "") -> tuple[str, nn.Module]:
-    """Build a norm layer over `num_features` channels; returns `(abbreviation + postfix, layer)`.
+    """Build a norm layer over `num_features` channels.
 
-    `requires_grad=False` in `cfg` freezes the layer's parameters; GN needs `num_groups`.
+    Args:
+        cfg: `type` (a name in `NORM_LAYERS`: BN, SyncBN, GN, LN, LN2d, IN, ...) and the layer's
+            arguments; `requires_grad=False` freezes its parameters; GN needs `num_groups`, a divisor
+            of `num_features`.
+        num_features: The channels it normalizes.
+        postfix: Appended to the layer's abbreviation to make its name (`bn` + `1`).
 
-    >>> name, layer = build_norm_layer(dict(type='BN', requires_grad=False), 16, postfix=1)
-    >>> name, layer.weight.requires_grad
-    ('bn1', False)
+    Returns:
+        `(name, layer)`: the abbreviation (`bn`, `gn`, `ln`, `in`, or the class's `_abbr_`) with
+        `postfix`, and the layer.
+
+    Raises:
+        TypeError: When `cfg` is not a dict.
+        KeyError: When its `type` is missing or not registered (the message lists the registered types
+            and the closest one).
+        ValueError: When GN's `num_groups` does not divide the channels, or `eps` is not positive.
+
+    Example:
+        >>> name, layer = build_norm_layer(dict(type='BN', requires_grad=False), 16, postfix=1)
+        >>> name, layer.weight.requires_grad
+        ('bn1', False)
     """
     if not isinstance(postfix, (int, str)) or isinstance(postfix, bool):
         raise ArgumentTypeError(f"postfix must be an int or a str, got {type(postfix).__name__}: {postfix!r}")

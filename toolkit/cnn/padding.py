@@ -42,8 +42,23 @@ def padding_type(mode: str, spatial_dims: int) -> str:
 def build_padding_layer(cfg: Mapping[str, Any], *args: Any, **kwargs: Any) -> nn.Module:
     """Build a padding layer from `cfg` and the padding size.
 
-    >>> build_padding_layer(dict(type='replicate3d'), 2)
-    ReplicationPad3d((2, 2, 2, 2, 2, 2))
+    Args:
+        cfg: `type` (a name in `PADDING_LAYERS`: zero, reflect, replicate, circular, each also with a
+            `1d` or `3d` suffix) and the layer's arguments.
+        *args: The padding size, and any other positional argument of the layer.
+        **kwargs: Its keyword arguments.
+
+    Returns:
+        The padding layer.
+
+    Raises:
+        TypeError: When `cfg` is not a dict.
+        KeyError: When its `type` is missing or not registered (the message lists the registered types
+            and the closest one).
+
+    Example:
+        >>> build_padding_layer(dict(type='replicate3d'), 2)
+        ReplicationPad3d((2, 2, 2, 2, 2, 2))
     """
     label, layer, cfg_ = resolve_type(cfg, PADDING_LAYERS)
     return construct_layer(layer, merge_args(kwargs, cfg_, label), label, *args)

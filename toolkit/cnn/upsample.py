@@ -51,10 +51,25 @@ class PixelShufflePack(nn.Module):
 
 
 def build_upsample_layer(cfg: Mapping[str, Any], *args: Any, **kwargs: Any) -> nn.Module:
-    """Build an upsample layer; `nearest` and `bilinear` become `nn.Upsample` in that mode.
+    """Build an upsample layer.
 
-    >>> build_upsample_layer(dict(type='deconv'), 4, 4, kernel_size=2, stride=2).__class__.__name__
-    'ConvTranspose2d'
+    Args:
+        cfg: `type` (a name in `UPSAMPLE_LAYERS`: nearest, bilinear, deconv, deconv3d, pixel_shuffle)
+            and the layer's arguments; `nearest` and `bilinear` become `nn.Upsample` in that mode.
+        *args: The layer's positional arguments.
+        **kwargs: Its keyword arguments; a key that `cfg` also sets is a TypeError.
+
+    Returns:
+        The upsample layer.
+
+    Raises:
+        TypeError: When `cfg` is not a dict.
+        KeyError: When its `type` is missing or not registered (the message lists the registered types
+            and the closest one).
+
+    Example:
+        >>> build_upsample_layer(dict(type='deconv'), 4, 4, kernel_size=2, stride=2).__class__.__name__
+        'ConvTranspose2d'
     """
     label, layer, cfg_ = resolve_type(cfg, UPSAMPLE_LAYERS)
     if layer is nn.Upsample:

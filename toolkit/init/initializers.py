@@ -316,12 +316,24 @@ def initialize(module: nn.Module, init_cfg: Mapping[str, Any] | Sequence[Mapping
     then each `override` initializes the whole named child with its own settings. Every cfg is
     checked before any weight is written.
 
-    >>> from torch import nn
-    >>> model = nn.Sequential(nn.Conv2d(3, 3, 1), nn.Conv2d(3, 3, 1))
-    >>> override = dict(type='Constant', name='1', val=2)
-    >>> initialize(model, dict(type='Constant', layer='Conv2d', val=1, override=override))
-    >>> model[0].weight.unique().item(), model[1].weight.unique().item()
-    (1.0, 2.0)
+    Args:
+        module: The module to initialize, in place.
+        init_cfg: A cfg, or a list of cfgs applied in turn: `type` (a name in `INITIALIZERS`:
+            Constant, Xavier, Normal, TruncNormal, Uniform, Kaiming, Caffe2Xavier, Pretrained), the
+            initializer's arguments, `layer` (class names) and `override` (dicts with a child's `name`).
+
+    Raises:
+        TypeError: When a cfg is not a dict, or its arguments do not fit the initializer.
+        KeyError: When its `type` is not registered.
+        ChildNotFoundError: When an override names no child of `module` (a ValueError and a RuntimeError).
+
+    Example:
+        >>> from torch import nn
+        >>> model = nn.Sequential(nn.Conv2d(3, 3, 1), nn.Conv2d(3, 3, 1))
+        >>> override = dict(type='Constant', name='1', val=2)
+        >>> initialize(model, dict(type='Constant', layer='Conv2d', val=1, override=override))
+        >>> model[0].weight.unique().item(), model[1].weight.unique().item()
+        (1.0, 2.0)
     """
     steps: list[tuple[nn.Module, Any, str]] = []
     for cfg in as_cfg_list(init_cfg):
