@@ -8,9 +8,22 @@ import pytest
 
 from .conftest import summary_rows
 
+
+def installed(module: str) -> bool:
+    """Whether `module` can be imported; False also when a parent package is missing (find_spec raises then)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
 needs_plugins = pytest.mark.skipif(
-    importlib.util.find_spec("hydra_plugins.hydra_joblib_launcher") is None, reason="needs the sweep extra"
+    not installed("hydra_plugins.hydra_joblib_launcher"), reason="needs the sweep extra (pip install -e .[sweep])"
 )
+
+
+def test_the_skip_guard_skips_when_the_parent_package_is_missing():
+    assert not installed("no_such_package.launcher") and installed("hydra")
 
 
 @needs_plugins

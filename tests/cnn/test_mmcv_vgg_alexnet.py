@@ -69,3 +69,13 @@ def test_bad_arguments():
     for kwargs in (dict(num_stages=6), dict(dilations=(1, 1)), dict(out_indices=(6,))):
         with pytest.raises(AssertionError):
             VGG(11, **kwargs)
+
+
+def test_vgg_and_alexnet_layers_come_from_the_builders():
+    vgg = VGG(11, norm_cfg=dict(type="GN", num_groups=8), act_cfg=dict(type="GELU"), conv_cfg=dict(type="ConvWS"))
+    kinds = [type(layer).__name__ for layer in vgg.features[:4]]
+    assert kinds == ["ConvWS2d", "GroupNorm", "GELU", "MaxPool2d"]
+    assert [type(layer).__name__ for layer in VGG(11, with_bn=True).features[:3]] == ["Conv2d", "BatchNorm2d", "ReLU"]
+    alexnet = AlexNet(act_cfg=dict(type="SiLU"))
+    assert [type(layer).__name__ for layer in alexnet.features[:3]] == ["Conv2d", "SiLU", "MaxPool2d"]
+    assert list(AlexNet(num_classes=10).state_dict())[:2] == ["features.0.weight", "features.0.bias"]

@@ -5,33 +5,36 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .activation import build_activation_layer
 from .backbone import init_backbone
+from .conv import build_conv_layer
+from .resnet import RELU, LayerCfg
 
 
 class AlexNet(nn.Module):
     """MMCV's AlexNet: torchvision's `features` (no adaptive pool) and, when `num_classes > 0`, its
-    classifier for a 224x224 input.
+    classifier for a 224x224 input; `conv_cfg` and `act_cfg` swap its convs and activations.
 
     >>> AlexNet()(torch.randn(1, 3, 224, 224)).shape
     torch.Size([1, 256, 6, 6])
     """
 
-    def __init__(self, num_classes: int = -1) -> None:
+    def __init__(self, num_classes: int = -1, conv_cfg: LayerCfg = None, act_cfg: LayerCfg = RELU) -> None:
         super().__init__()
         self.num_classes = num_classes
+
+        def conv(in_channels: int, out_channels: int, kernel_size: int, **kwargs: int) -> list[nn.Module]:
+            act = [] if act_cfg is None else [build_activation_layer(act_cfg, inplace=True)]
+            return [build_conv_layer(conv_cfg, in_channels, out_channels, kernel_size, **kwargs), *act]
+
         self.features = nn.Sequential(
-            nn.Conv2d(3, 64, kernel_size=11, stride=4, padding=2),
-            nn.ReLU(inplace=True),
+            *conv(3, 64, 11, stride=4, padding=2),
             nn.MaxPool2d(kernel_size=3, stride=2),
-            nn.Conv2d(64, 192, kernel_size=5, padding=2),
-            nn.ReLU(inplace=True),
+            *conv(64, 192, 5, padding=2),
             nn.MaxPool2d(kernel_size=3, stride=2),
-            nn.Conv2d(192, 384, kernel_size=3, padding=1),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(384, 256, kernel_size=3, padding=1),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(256, 256, kernel_size=3, padding=1),
-            nn.ReLU(inplace=True),
+            *conv(192, 384, 3, padding=1),
+            *conv(384, 256, 3, padding=1),
+            *conv(256, 256, 3, padding=1),
             nn.MaxPool2d(kernel_size=3, stride=2),
         )
         if num_classes > 0:

@@ -15,26 +15,45 @@ import torch
 from torch import nn
 
 from ..errors import ArgumentValueError
+from .activation import build_activation_layer
 from .backbone import freeze, init_backbone, keep_bn_modes
+from .conv import build_conv_layer
+from .norm import build_norm_layer
+from .resnet import BN, RELU, LayerCfg
 
 
 def make_vgg_layer(
-    inplanes: int, planes: int, num_blocks: int, dilation: int = 1, with_bn: bool = False, ceil_mode: bool = False
+    inplanes: int,
+    planes: int,
+    num_blocks: int,
+    dilation: int = 1,
+    with_bn: bool = False,
+    ceil_mode: bool = False,
+    conv_cfg: LayerCfg = None,
+    norm_cfg: LayerCfg = None,
+    act_cfg: LayerCfg = RELU,
 ) -> list[nn.Module]:
-    """A stage: `num_blocks` times 3x3 conv (+ BN) + ReLU, then a 2x2 max pool."""
+    """A stage: `num_blocks` times 3x3 conv (+ norm) + activation, then a 2x2 max pool; `with_bn` is
+    MMCV's way to ask for `norm_cfg=dict(type='BN')`."""
+    norm_cfg = BN if with_bn and norm_cfg is None else norm_cfg
     layers: list[nn.Module] = []
     for _ in range(num_blocks):
-        layers.append(nn.Conv2d(inplanes, planes, 3, padding=dilation, dilation=dilation))
-        if with_bn:
-            layers.append(nn.BatchNorm2d(planes))
-        layers.append(nn.ReLU(inplace=True))
+        layers.append(build_conv_layer(conv_cfg, inplanes, planes, 3, padding=dilation, dilation=dilation))
+        if norm_cfg is not None:
+            layers.append(build_norm_layer(norm_cfg, planes)[1])
+        if act_cfg is not None:
+            layers.append(build_activation_layer(act_cfg, inplace=True))
         inplanes = planes
     layers.append(nn.MaxPool2d(kernel_size=2, stride=2, ceil_mode=ceil_mode))
     return layers
 
 
 class VGG(nn.Module):
-    """VGG-11/13/16/19, with BN by `with_bn`, and a classifier for a 224x224 input when `num_classes > 0`."""
+    """VGG-11/13/16/19, and a classifier for a 224x224 input when `num_classes > 0`.
+
+    Its defaults build MMCV's plain VGG (torchvision's `features.N` names); `conv_cfg`, `norm_cfg`
+    and `act_cfg` swap its layers as in `ResNet` (`with_bn=True` is `norm_cfg=dict(type='BN')`).
+    """
 
     arch_settings: ClassVar[dict[int, tuple[int, ...]]] = {
         11: (1, 1, 2, 2, 2),
@@ -56,6 +75,9 @@ class VGG(nn.Module):
         bn_frozen: bool = False,
         ceil_mode: bool = False,
         with_last_pool: bool = True,
+        conv_cfg: LayerCfg = None,
+        norm_cfg: LayerCfg = None,
+        act_cfg: LayerCfg = RELU,
     ) -> None:
         super().__init__()
         if depth not in self.arch_settings:
@@ -74,7 +96,9 @@ class VGG(nn.Module):
         inplanes = 3
         for index, blocks in enumerate(self.stage_blocks):
             planes = 64 * 2**index if index < 4 else 512
-            stage = make_vgg_layer(inplanes, planes, blocks, dilations[index], with_bn, ceil_mode)
+            stage = make_vgg_layer(
+                inplanes, planes, blocks, dilations[index], with_bn, ceil_mode, conv_cfg, norm_cfg, act_cfg
+            )
             self.range_sub_modules.append([len(layers), len(layers) + len(stage)])
             layers += stage
             inplanes = planes
