@@ -74,3 +74,25 @@ def test_top_level_exports_the_contract_names():
     import toolkit.cnn
 
     assert toolkit.cnn.initialize is toolkit.init.initialize
+
+
+def test_every_public_function_and_class_documents_its_arguments():
+    """The reference pages are generated from the docstrings: each public callable that takes arguments
+    of its own says what they are (an `Args:` section)."""
+    import inspect
+
+    import toolkit
+
+    undocumented = []
+    for name in toolkit.__all__:
+        obj = getattr(toolkit, name)
+        if inspect.isclass(obj):
+            own = obj.__dict__.get("__init__")
+            params = [] if own is None else [p for p in inspect.signature(own).parameters if p != "self"]
+        elif inspect.isfunction(obj):
+            params = list(inspect.signature(obj).parameters)
+        else:
+            continue
+        if params and "Args:" not in (inspect.getdoc(obj) or ""):
+            undocumented.append(name)
+    assert undocumented == []

@@ -157,8 +157,13 @@ class BaseModule(nn.Module):
 class Sequential(BaseModule, nn.Sequential):
     """`nn.Sequential` with an `init_cfg`.
 
-    >>> Sequential(nn.Conv2d(3, 3, 1), init_cfg=dict(type='Kaiming', layer='Conv2d')).init_cfg['type']
-    'Kaiming'
+    Args:
+        *args: The modules, in order.
+        init_cfg: Its own init_cfg (see `BaseModule`).
+
+    Example:
+        >>> Sequential(nn.Conv2d(3, 3, 1), init_cfg=dict(type='Kaiming', layer='Conv2d')).init_cfg['type']
+        'Kaiming'
     """
 
     def __init__(self, *args: nn.Module, init_cfg: InitCfg = None) -> None:
@@ -167,7 +172,12 @@ class Sequential(BaseModule, nn.Sequential):
 
 
 class ModuleList(BaseModule, nn.ModuleList):
-    """`nn.ModuleList` with an `init_cfg`."""
+    """`nn.ModuleList` with an `init_cfg`.
+
+    Args:
+        modules: The modules.
+        init_cfg: Its own init_cfg (see `BaseModule`).
+    """
 
     def __init__(self, modules: Iterable[nn.Module] | None = None, init_cfg: InitCfg = None) -> None:
         BaseModule.__init__(self, init_cfg)
@@ -175,7 +185,12 @@ class ModuleList(BaseModule, nn.ModuleList):
 
 
 class ModuleDict(BaseModule, nn.ModuleDict):
-    """`nn.ModuleDict` with an `init_cfg`."""
+    """`nn.ModuleDict` with an `init_cfg`.
+
+    Args:
+        modules: The modules by name.
+        init_cfg: Its own init_cfg (see `BaseModule`).
+    """
 
     def __init__(self, modules: Mapping[str, nn.Module] | None = None, init_cfg: InitCfg = None) -> None:
         BaseModule.__init__(self, init_cfg)

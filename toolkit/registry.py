@@ -26,10 +26,18 @@ __all__ = ["Registry", "build_from_cfg"]
 class Registry:
     """A named table of classes (or factory functions) that configs refer to by name.
 
-    >>> ACTS = Registry('activation')
-    >>> _ = ACTS.register_module(name=['Swish', 'SiLU'], module=object)
-    >>> 'Swish' in ACTS, len(ACTS)
-    (True, 2)
+    Args:
+        name: How messages name it ('norm layer').
+        build_func: Builds an object from a cfg (default `build_from_cfg`); a child registry inherits its parent's.
+        parent: The registry this one is a child of: lookups fall back to it, and it finds this one's names
+            as `'scope.Name'`.
+        scope: The registry's scope (default: the calling package's name).
+
+    Example:
+        >>> ACTS = Registry('activation')
+        >>> _ = ACTS.register_module(name=['Swish', 'SiLU'], module=object)
+        >>> 'Swish' in ACTS, len(ACTS)
+        (True, 2)
     """
 
     def __init__(
@@ -247,10 +255,23 @@ def build_from_cfg(
 
     The caller's `cfg` is never modified; `default_args` fill keys that `cfg` lacks.
 
-    >>> REG = Registry('demo')
-    >>> _ = REG.register_module(module=dict)
-    >>> build_from_cfg({'type': 'dict', 'a': 1}, REG, default_args={'b': 2})
-    {'a': 1, 'b': 2}
+    Args:
+        cfg: `type` (a name registered in `registry`, or a class) and the arguments of the object.
+        registry: Where `type` is looked up.
+        default_args: Arguments used where `cfg` does not set them.
+
+    Returns:
+        The object built.
+
+    Raises:
+        TypeError: When `cfg` is not a dict, or its arguments do not fit (the error names the type and the arguments).
+        KeyError: When `type` is missing or not registered (the message lists the registered types and the closest one).
+
+    Example:
+        >>> REG = Registry('demo')
+        >>> _ = REG.register_module(module=dict)
+        >>> build_from_cfg({'type': 'dict', 'a': 1}, REG, default_args={'b': 2})
+        {'a': 1, 'b': 2}
     """
     label, obj_cls, args = resolve_type(cfg, registry, default_args)
     return construct(obj_cls, args, label)

@@ -87,6 +87,17 @@ def read_checkpoint(path: str | os.PathLike[str], map_location: MapLocation = No
     for a file it trusts: a pickle that would run code is refused with a CheckpointError. Every
     record of a torch zip file is checked against its CRC first, so a bit flipped on the disk is an
     error rather than a wrong weight.
+
+    Args:
+        path: The file.
+        map_location: Where the tensors go, as `torch.load` takes it.
+        weights_only: Safe loading (False only for a file you trust).
+
+    Returns:
+        The checkpoint: a dict of tensors for `.safetensors`, what was saved for a torch file.
+
+    Raises:
+        CheckpointError: When the file is truncated, corrupt, or unsafe to load.
     """
     path = checkpoint_path(path)
     check_map_location(map_location)

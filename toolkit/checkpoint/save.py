@@ -33,8 +33,15 @@ from .state_dict import unwrap_parallel
 def weights_to_cpu(state_dict: Mapping[str, torch.Tensor]) -> OrderedDict[str, torch.Tensor]:
     """A copy of `state_dict` with every tensor on the CPU (its `_metadata` kept).
 
-    >>> weights_to_cpu({'w': torch.ones(1)})['w'].device.type
-    'cpu'
+    Args:
+        state_dict: The tensors by key.
+
+    Returns:
+        A new ordered dict, the same keys, every tensor on the CPU.
+
+    Example:
+        >>> weights_to_cpu({'w': torch.ones(1)})['w'].device.type
+        'cpu'
     """
     return with_metadata_of(state_dict, OrderedDict((key, value.cpu()) for key, value in state_dict.items()))
 
@@ -45,8 +52,18 @@ def get_state_dict(
     """`module.state_dict()` with DataParallel and DistributedDataParallel wrappers looked through,
     at the top and in any child, so the keys have no `module.` in them.
 
-    >>> list(get_state_dict(nn.DataParallel(nn.Linear(1, 1))))
-    ['weight', 'bias']
+    Args:
+        module: The module, wrapped or not.
+        destination: The dict to add the tensors to (a new one by default).
+        prefix: Put before every key.
+        keep_vars: Keep the parameters themselves rather than their detached tensors.
+
+    Returns:
+        The state dict, with its `_metadata`.
+
+    Example:
+        >>> list(get_state_dict(nn.DataParallel(nn.Linear(1, 1))))
+        ['weight', 'bias']
     """
     return state_dict_through(module, unwrap_parallel, destination, prefix, keep_vars)
 

@@ -32,11 +32,23 @@ CHECKPOINT_LOADERS = Registry("checkpoint loader")
 def load_from_local(filename: str, map_location: MapLocation = None, weights_only: bool = True) -> Any:
     """Read a local file (`~` expanded); a missing one is a CheckpointNotFoundError (a FileNotFoundError).
 
-    >>> try:
-    ...     load_from_local('~/no/such/weights.pth')
-    ... except FileNotFoundError as error:
-    ...     print(type(error).__name__)
-    CheckpointNotFoundError
+    Args:
+        filename: The path.
+        map_location: Where the tensors go, as `torch.load` takes it.
+        weights_only: Safe loading (False only for a file you trust).
+
+    Returns:
+        The checkpoint as read.
+
+    Raises:
+        CheckpointNotFoundError: When the file is not there.
+
+    Example:
+        >>> try:
+        ...     load_from_local('~/no/such/weights.pth')
+        ... except FileNotFoundError as error:
+        ...     print(type(error).__name__)
+        CheckpointNotFoundError
     """
     return read_checkpoint(os.path.expanduser(filename), map_location, weights_only)
 
@@ -45,7 +57,21 @@ def load_from_local(filename: str, map_location: MapLocation = None, weights_onl
 def load_from_http(
     filename: str, map_location: MapLocation = None, model_dir: str | None = None, weights_only: bool = True
 ) -> Any:
-    """Download once into `$TOOLKIT_HOME/checkpoints` (or `model_dir`), then read from there."""
+    """Download once into `$TOOLKIT_HOME/checkpoints` (or `model_dir`), then read from there.
+
+    Args:
+        filename: The http(s) URL; a hash in its name (`name-1234abcd.pth`) is checked against the file's SHA-256.
+        map_location: Where the tensors go, as `torch.load` takes it.
+        model_dir: The download folder (default `$TOOLKIT_HOME/checkpoints`).
+        weights_only: Safe loading (False only for a file you trust).
+
+    Returns:
+        The checkpoint as read.
+
+    Raises:
+        CheckpointError: When the download fails, is cut off or its hash does not match (nothing is kept under the final
+            name).
+    """
     path = cached_download(filename, model_dir)
     try:
         return read_checkpoint(path, map_location, weights_only)
@@ -68,7 +94,16 @@ def load_from_openmmlab(filename: str, map_location: MapLocation = None, weights
 
 
 def load_from_source(filename: str, map_location: MapLocation = None, weights_only: bool = True) -> Any:
-    """Read a checkpoint with the loader of the longest matching prefix, or from a local path."""
+    """Read a checkpoint with the loader of the longest matching prefix, or from a local path.
+
+    Args:
+        filename: A path, URL or scheme (`torchvision://`, `open-mmlab://`, or one you register).
+        map_location: Where the tensors go, as `torch.load` takes it.
+        weights_only: Safe loading (False only for a file you trust).
+
+    Returns:
+        The checkpoint as read.
+    """
     if not isinstance(filename, (str, os.PathLike)):
         raise TypeError(
             f"a checkpoint file name must be a str or os.PathLike, got {type(filename).__name__}: {filename!r}"

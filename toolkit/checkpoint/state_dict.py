@@ -70,6 +70,18 @@ def load_state_dict(
 
     Missing, unexpected and mismatched keys are logged as a warning (`logger='silent'` mutes it);
     with `strict=True` any of them raises a CheckpointError that lists them.
+
+    Args:
+        module: Where the tensors go (a DataParallel wrapper is looked through).
+        state_dict: The tensors by key.
+        strict: Raise on any missing, unexpected or mismatched key.
+        logger: Where the report goes (a logger, its name, or 'silent').
+
+    Returns:
+        The missing, unexpected and mismatched keys.
+
+    Raises:
+        CheckpointMismatchError: With `strict`, when any key does not match.
     """
     module = unwrap_parallel(module)
     check_keys(state_dict)
@@ -121,8 +133,18 @@ def extract_state_dict(checkpoint: Any) -> dict[str, torch.Tensor]:
     checkpoints of `toolkit.training`) gives the network's keys with the prefix stripped, so the bare
     network loads.
 
-    >>> extract_state_dict({'state_dict': {'net.w': 1, 'loss.w': 2}, 'network_prefix': 'net.'})
-    {'w': 1}
+    Args:
+        checkpoint: What `read_checkpoint` returned.
+
+    Returns:
+        The state dict, keys as the bare network names them.
+
+    Raises:
+        CheckpointError: When the checkpoint is not a dict.
+
+    Example:
+        >>> extract_state_dict({'state_dict': {'net.w': 1, 'loss.w': 2}, 'network_prefix': 'net.'})
+        {'w': 1}
     """
     if not isinstance(checkpoint, Mapping):
         raise CheckpointError(f"a checkpoint must hold a dict, got {type(checkpoint).__name__}")

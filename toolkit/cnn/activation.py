@@ -39,8 +39,12 @@ class Swish(nn.Module):
 class HSwish(nn.Module):
     """Hard swish `x * relu6(x + 3) / 6` (MobileNetV3), with MMCV's `inplace` argument.
 
-    >>> HSwish()(torch.tensor([-3.0, 0.0, 3.0]))
-    tensor([-0., 0., 3.])
+    Args:
+        inplace: Compute in place.
+
+    Example:
+        >>> HSwish()(torch.tensor([-3.0, 0.0, 3.0]))
+        tensor([-0., 0., 3.])
     """
 
     def __init__(self, inplace: bool = False) -> None:
@@ -55,8 +59,13 @@ class HSwish(nn.Module):
 class Clamp(nn.Module):
     """Clamp the input to `[min, max]`, as MMCV's Clamp activation (registered as `Clip` too, as MMCV does).
 
-    >>> Clamp(min=-1.0, max=1.0)(torch.tensor([-2.0, 0.5, 2.0]))
-    tensor([-1.0000,  0.5000,  1.0000])
+    Args:
+        min: The lower bound.
+        max: The upper bound.
+
+    Example:
+        >>> Clamp(min=-1.0, max=1.0)(torch.tensor([-2.0, 0.5, 2.0]))
+        tensor([-1.0000,  0.5000,  1.0000])
     """
 
     def __init__(self, min: float = -1.0, max: float = 1.0) -> None:
@@ -71,8 +80,15 @@ class Clamp(nn.Module):
 class HSigmoid(nn.Module):
     """Hard sigmoid `clamp((x + bias) / divisor, min_value, max_value)`, with MMCV's arguments.
 
-    >>> HSigmoid()(torch.tensor([-3.0, 0.0, 3.0]))
-    tensor([0.0000, 0.5000, 1.0000])
+    Args:
+        bias: Added to the input.
+        divisor: The sum is divided by it (not 0).
+        min_value: The lower bound of the result.
+        max_value: The upper bound of the result.
+
+    Example:
+        >>> HSigmoid()(torch.tensor([-3.0, 0.0, 3.0]))
+        tensor([0.0000, 0.5000, 1.0000])
     """
 
     def __init__(self, bias: float = 3.0, divisor: float = 6.0, min_value: float = 0.0, max_value: float = 1.0) -> None:

@@ -15,8 +15,14 @@ class AlexNet(nn.Module):
     """MMCV's AlexNet: torchvision's `features` (no adaptive pool) and, when `num_classes > 0`, its
     classifier for a 224x224 input; `conv_cfg` and `act_cfg` swap its convs and activations.
 
-    >>> AlexNet()(torch.randn(1, 3, 224, 224)).shape
-    torch.Size([1, 256, 6, 6])
+    Args:
+        num_classes: Outputs of the classifier; -1 (MMCV's default) builds none and returns the features.
+        conv_cfg: Config of the convs (`build_conv_layer`); None is Conv2d.
+        act_cfg: Config of the activations; None builds none.
+
+    Example:
+        >>> AlexNet()(torch.randn(1, 3, 224, 224)).shape
+        torch.Size([1, 256, 6, 6])
     """
 
     def __init__(self, num_classes: int = -1, conv_cfg: LayerCfg = None, act_cfg: LayerCfg = RELU) -> None:

@@ -104,6 +104,18 @@ def get_model_complexity_info(
     a dict of keyword arguments) in eval mode, and return its FLOPs and trainable parameters, as
     strings (`'4.11 GFLOPs'`, `'25.56 M'`) or numbers. With `print_per_layer_stat`, the model is
     printed with each module's parameters, FLOPs and their shares of the total.
+
+    Args:
+        model: The network.
+        input_shape: The shape of one input without the batch dimension, e.g. `(3, 224, 224)`.
+        print_per_layer_stat: Print the model with each module's parameters, FLOPs and their shares.
+        as_strings: Return `'4.11 GFLOPs'` and `'25.56 M'` rather than numbers.
+        input_constructor: Makes the model's keyword arguments from `input_shape`, instead of a random tensor.
+        flush: Flush `ost` after printing.
+        ost: Where the per-layer table is printed.
+
+    Returns:
+        `(flops, params)`: a multiply-add counts as one FLOP; only trainable parameters are counted.
     """
     if not (isinstance(input_shape, tuple) and input_shape and all(isinstance(d, int) for d in input_shape)):
         raise TypeError(f"input_shape must be a non-empty tuple of ints, got {input_shape!r}")

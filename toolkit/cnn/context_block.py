@@ -35,6 +35,15 @@ def _transform(channels: int, planes: int) -> nn.Sequential:
 @PLUGIN_LAYERS.register_module()
 class ContextBlock(nn.Module):
     """Pool the feature map into one context vector (attention or average pooling), transform it,
+
+    Args:
+        in_channels: Channels of the input.
+        ratio: The bottleneck's width as a share of `in_channels`.
+        pooling_type: 'att' (attention pooling) or 'avg'.
+        fusion_types: Any of 'channel_add' and 'channel_mul'.
+
+    Raises:
+        ArgumentValueError: For another pooling or fusion type.
     and add it to (or multiply it into) every position."""
 
     _abbr_ = "context_block"

@@ -27,9 +27,15 @@ CONV_LAYERS.register_module("deconv3d", module=nn.ConvTranspose3d)
 class ConvWS2d(nn.Conv2d):
     """A Conv2d whose weight is standardized per output channel (zero mean, unit std) in forward.
 
-    >>> conv = ConvWS2d(3, 8, 3)
-    >>> conv(torch.randn(1, 3, 5, 5)).shape
-    torch.Size([1, 8, 3, 3])
+    Args:
+        *args: `nn.Conv2d`'s arguments.
+        eps: Added to the standard deviation.
+        **kwargs: `nn.Conv2d`'s keyword arguments.
+
+    Example:
+        >>> conv = ConvWS2d(3, 8, 3)
+        >>> conv(torch.randn(1, 3, 5, 5)).shape
+        torch.Size([1, 8, 3, 3])
     """
 
     def __init__(self, *args: Any, eps: float = 1e-5, **kwargs: Any) -> None:
@@ -62,9 +68,14 @@ class ConvAWS2d(nn.Conv2d):
     Loading a plain conv's state dict (no gamma/beta) sets gamma and beta to its weight's std and
     mean, so the standardized conv computes what the plain one did.
 
-    >>> conv = ConvAWS2d(3, 8, 3)
-    >>> conv(torch.randn(1, 3, 5, 5)).shape
-    torch.Size([1, 8, 3, 3])
+    Args:
+        *args: `nn.Conv2d`'s arguments.
+        **kwargs: `nn.Conv2d`'s keyword arguments.
+
+    Example:
+        >>> conv = ConvAWS2d(3, 8, 3)
+        >>> conv(torch.randn(1, 3, 5, 5)).shape
+        torch.Size([1, 8, 3, 3])
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -106,8 +117,14 @@ class Conv2dAdaptivePadding(nn.Conv2d):
     """A Conv2d padded like TensorFlow's "SAME": the output is `ceil(input / stride)` whatever the
     input size, the padding computed in forward (EfficientNet ports use it).
 
-    >>> Conv2dAdaptivePadding(1, 1, 3, stride=2)(torch.randn(1, 1, 7, 7)).shape
-    torch.Size([1, 1, 4, 4])
+    Args:
+        *args: `nn.Conv2d`'s arguments.
+        **kwargs: `nn.Conv2d`'s keyword arguments (its `padding` is replaced by the padding that keeps `ceil(size /
+            stride)`).
+
+    Example:
+        >>> Conv2dAdaptivePadding(1, 1, 3, stride=2)(torch.randn(1, 1, 7, 7)).shape
+        torch.Size([1, 1, 4, 4])
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

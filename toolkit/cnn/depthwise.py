@@ -23,6 +23,21 @@ class DepthwiseSeparableConvModule(BaseModule):
 
     `dw_norm_cfg`, `dw_act_cfg`, `pw_norm_cfg` and `pw_act_cfg` default to `norm_cfg` and `act_cfg`;
     other keyword arguments go to both ConvModules.
+
+    Args:
+        in_channels: Channels of the input.
+        out_channels: Channels of the output.
+        kernel_size: The depthwise conv's kernel size.
+        stride: The depthwise conv's stride.
+        padding: The depthwise conv's padding.
+        dilation: The depthwise conv's dilation.
+        norm_cfg: The norm of both convs, unless `dw_norm_cfg` or `pw_norm_cfg` say otherwise.
+        act_cfg: The activation of both, unless `dw_act_cfg` or `pw_act_cfg` say otherwise.
+        dw_norm_cfg: The depthwise conv's norm.
+        dw_act_cfg: The depthwise conv's activation.
+        pw_norm_cfg: The pointwise conv's norm.
+        pw_act_cfg: The pointwise conv's activation.
+        **kwargs: More `ConvModule` arguments, for both.
     """
 
     def __init__(

@@ -34,7 +34,12 @@ def drop_path(x: torch.Tensor, drop_prob: float = 0.0, training: bool = False) -
 
 @DROPOUT_LAYERS.register_module()
 class DropPath(nn.Module):
-    """Stochastic depth: drops each sample's residual branch with probability `drop_prob`."""
+    """Stochastic depth: drops each sample's residual branch with probability `drop_prob`.
+
+    Args:
+        drop_prob: The probability that a sample's branch is dropped (the kept ones are scaled by `1 / (1 -
+            drop_prob)`).
+    """
 
     def __init__(self, drop_prob: float = 0.1) -> None:
         super().__init__()
@@ -53,8 +58,13 @@ class DropPath(nn.Module):
 class Dropout(nn.Dropout):
     """`nn.Dropout` with MMCV's argument name, `drop_prob`.
 
-    >>> Dropout(drop_prob=0.3).p
-    0.3
+    Args:
+        drop_prob: The probability of an element being zeroed.
+        inplace: Zero in place.
+
+    Example:
+        >>> Dropout(drop_prob=0.3).p
+        0.3
     """
 
     def __init__(self, drop_prob: float = 0.5, inplace: bool = False) -> None:
@@ -62,5 +72,14 @@ class Dropout(nn.Dropout):
 
 
 def build_dropout(cfg: Mapping[str, Any], default_args: Mapping[str, Any] | None = None) -> nn.Module:
-    """Build a dropout layer from `cfg` (`type` is `Dropout`, `DropPath` or one you register)."""
+    """Build a dropout layer from `cfg` (`type` is `Dropout`, `DropPath` or one you register).
+
+    Args:
+        cfg: `type` (`Dropout`, `DropPath`, or one you register in `DROPOUT_LAYERS`) and the layer's arguments
+            (`drop_prob`).
+        default_args: Arguments used where `cfg` does not set them.
+
+    Returns:
+        The dropout layer.
+    """
     return build_from_cfg(cfg, DROPOUT_LAYERS, default_args)

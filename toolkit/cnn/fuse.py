@@ -56,6 +56,12 @@ def fuse_conv_bn(module: nn.Module) -> nn.Module:
     always folds the BN's running statistics, i.e. its eval-mode behaviour: on a module in training
     mode it still fuses (as MMCV does, and as ported scripts that call `model.eval()` later expect),
     but warns that training-mode outputs change.
+
+    Args:
+        module: The model; changed in place.
+
+    Returns:
+        `module`, fused.
     """
     in_training = _fuse_tree(module, "")
     if in_training:

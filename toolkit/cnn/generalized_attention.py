@@ -27,7 +27,21 @@ from .plugin import PLUGIN_LAYERS
 
 @PLUGIN_LAYERS.register_module()
 class GeneralizedAttention(nn.Module):
-    """Multi-head spatial attention over a (strided) key/value map, with relative-position terms."""
+    """Multi-head spatial attention over a (strided) key/value map, with relative-position terms.
+
+    Args:
+        in_channels: Channels of the input.
+        spatial_range: Attend only within this many positions (-1: everywhere).
+        num_heads: Attention heads.
+        position_embedding_dim: Width of the relative-position embedding (-1: `in_channels`).
+        position_magnitude: Scale of the positions in the embedding.
+        kv_stride: Stride of the key/value map.
+        q_stride: Stride of the query map.
+        attention_type: Four binary digits: which of the four terms (query-key, query-position, key, position) are used.
+
+    Raises:
+        ArgumentValueError: For an `attention_type` that is not four binary digits with at least one 1.
+    """
 
     _abbr_ = "gen_attention_block"
 

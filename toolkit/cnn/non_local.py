@@ -114,7 +114,18 @@ class NonLocal1d(_NonLocalNd):
 
 @PLUGIN_LAYERS.register_module()
 class NonLocal2d(_NonLocalNd):
-    """Non-local block for N x C x H x W inputs."""
+    """Non-local block for N x C x H x W inputs.
+
+    Args:
+        in_channels: Channels of the input.
+        sub_sample: Max-pool the key and value maps by 2.
+        conv_cfg: Config of the 1x1 convs.
+        reduction: The inner width is `in_channels // reduction`.
+        use_scale: Divide the dot products by the square root of the inner width.
+        norm_cfg: A norm after the output conv.
+        mode: 'gaussian', 'embedded_gaussian', 'dot_product' or 'concatenation'.
+        **init_args: `zeros_init` (start the output conv at 0, so the block starts as the identity).
+    """
 
     _abbr_ = "nonlocal_block"
     conv_type, pool, pool_size = "Conv2d", nn.MaxPool2d, (2, 2)

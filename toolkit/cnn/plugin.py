@@ -24,8 +24,18 @@ PLUGIN_LAYERS = Registry("plugin layer")
 def infer_plugin_abbr(class_type: type) -> str:
     """A plugin's name inside a module: its `_abbr_`, else its class name in snake case.
 
-    >>> infer_plugin_abbr(type('FancyBlock', (), {})), infer_plugin_abbr(type('GCBlock', (), {}))
-    ('fancy_block', 'gc_block')
+    Args:
+        class_type: The plugin's class.
+
+    Returns:
+        Its name inside a module.
+
+    Raises:
+        TypeError: When `class_type` is not a class.
+
+    Example:
+        >>> infer_plugin_abbr(type('FancyBlock', (), {})), infer_plugin_abbr(type('GCBlock', (), {}))
+        ('fancy_block', 'gc_block')
     """
     if not inspect.isclass(class_type):
         raise TypeError(f"class_type must be a type, but got {type(class_type)}")
@@ -40,7 +50,17 @@ infer_abbr = infer_plugin_abbr  # MMCV's name for it in mmcv.cnn.bricks.plugin
 
 
 def build_plugin_layer(cfg: Mapping[str, Any], postfix: int | str = "", **kwargs: Any) -> tuple[str, nn.Module]:
-    """Build a plugin from `cfg` and `kwargs`; returns `(abbreviation + postfix, layer)`."""
+    """Build a plugin from `cfg` and `kwargs`; returns `(abbreviation + postfix, layer)`.
+
+    Args:
+        cfg: `type` (a name in `PLUGIN_LAYERS`: ContextBlock, GeneralizedAttention, NonLocal2d, ConvModule, ...) and the
+            plugin's arguments.
+        postfix: Appended to the plugin's abbreviation to make its name.
+        **kwargs: More arguments of the plugin.
+
+    Returns:
+        `(name, layer)`: the abbreviation (`infer_plugin_abbr`) with `postfix`, and the layer.
+    """
     if not isinstance(cfg, Mapping):
         raise TypeError(f"cfg must be a dict, got {type(cfg).__name__}: {cfg!r}")
     if not isinstance(postfix, (int, str)) or isinstance(postfix, bool):

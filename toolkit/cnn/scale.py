@@ -15,7 +15,11 @@ from .norm import NORM_TYPES
 
 
 class Scale(nn.Module):
-    """Multiply the input by a learnable scalar, initialized to `scale`."""
+    """Multiply the input by a learnable scalar, initialized to `scale`.
+
+    Args:
+        scale: The factor's initial value.
+    """
 
     def __init__(self, scale: float = 1.0) -> None:
         super().__init__()
@@ -28,8 +32,19 @@ class Scale(nn.Module):
 def is_norm(layer: nn.Module, exclude: type | tuple[type, ...] | None = None) -> bool:
     """Whether `layer` is a BatchNorm, InstanceNorm, GroupNorm or LayerNorm, and none of `exclude`.
 
-    >>> is_norm(nn.BatchNorm2d(4)), is_norm(nn.BatchNorm2d(4), exclude=BatchNormBase), is_norm(nn.Conv2d(1, 1, 1))
-    (True, False, False)
+    Args:
+        layer: The module to check.
+        exclude: Norm types (a class or a tuple of them) that do not count.
+
+    Returns:
+        Whether it is a norm layer not in `exclude`.
+
+    Raises:
+        TypeError: When `exclude` is not a class or a tuple of classes.
+
+    Example:
+        >>> is_norm(nn.BatchNorm2d(4)), is_norm(nn.BatchNorm2d(4), exclude=BatchNormBase), is_norm(nn.Conv2d(1, 1, 1))
+        (True, False, False)
     """
     if exclude is not None:
         excluded = exclude if isinstance(exclude, tuple) else (exclude,)

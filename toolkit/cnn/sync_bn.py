@@ -88,9 +88,16 @@ def revert_sync_batchnorm(module: nn.Module) -> nn.Module:
     """Replace every `nn.SyncBatchNorm` (toolkit's too) with a plain BatchNorm that keeps its
     parameters, statistics and mode, e.g. to run a model trained with SyncBN in one process.
 
-    >>> model = revert_sync_batchnorm(nn.Sequential(SyncBatchNorm(4)))
-    >>> type(model[0]).__name__
-    '_BatchNormXd'
+    Args:
+        module: The model; its SyncBatchNorm layers are replaced in place.
+
+    Returns:
+        `module` (or its replacement, when it is itself a SyncBatchNorm).
+
+    Example:
+        >>> model = revert_sync_batchnorm(nn.Sequential(SyncBatchNorm(4)))
+        >>> type(model[0]).__name__
+        '_BatchNormXd'
     """
     if isinstance(module, nn.SyncBatchNorm):
         plain = _BatchNormXd(

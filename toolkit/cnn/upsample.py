@@ -26,9 +26,16 @@ UPSAMPLE_LAYERS.register_module("deconv3d", module=nn.ConvTranspose3d)
 class PixelShufflePack(nn.Module):
     """Upsample by a conv to `out_channels * scale_factor**2` channels, then `nn.PixelShuffle`.
 
-    >>> up = PixelShufflePack(4, 8, scale_factor=2, upsample_kernel=3)
-    >>> up(torch.randn(1, 4, 5, 5)).shape
-    torch.Size([1, 8, 10, 10])
+    Args:
+        in_channels: Channels of the input.
+        out_channels: Channels of the output.
+        scale_factor: The upsampling factor.
+        upsample_kernel: Kernel size of the conv.
+
+    Example:
+        >>> up = PixelShufflePack(4, 8, scale_factor=2, upsample_kernel=3)
+        >>> up(torch.randn(1, 4, 5, 5)).shape
+        torch.Size([1, 8, 10, 10])
     """
 
     def __init__(self, in_channels: int, out_channels: int, scale_factor: int, upsample_kernel: int) -> None:

@@ -53,6 +53,26 @@ class VGG(nn.Module):
 
     Its defaults build MMCV's plain VGG (torchvision's `features.N` names); `conv_cfg`, `norm_cfg`
     and `act_cfg` swap its layers as in `ResNet` (`with_bn=True` is `norm_cfg=dict(type='BN')`).
+
+    Args:
+        depth: 11, 13, 16 or 19.
+        with_bn: A BN after every conv (MMCV's way to say `norm_cfg=dict(type='BN')`).
+        num_classes: Outputs of the classifier; -1 builds none.
+        num_stages: How many of the five stages to build.
+        dilations: Dilation of each stage's convs.
+        out_indices: The stages whose outputs `forward` returns (`num_stages` is the classifier's).
+        frozen_stages: This many stages stay in eval mode without gradients (-1: none).
+        bn_eval: Keep the BN layers in eval mode in `train()`.
+        bn_frozen: With `bn_eval`, no gradients for the BN parameters either.
+        ceil_mode: The max pools' `ceil_mode`.
+        with_last_pool: Keep the last stage's max pool.
+        conv_cfg: Config of the convs; None is Conv2d.
+        norm_cfg: Config of the norms; None (and no `with_bn`) builds none.
+        act_cfg: Config of the activations; None builds none.
+
+    Raises:
+        KeyError: For another depth.
+        ArgumentValueError: For stages, dilations or out_indices that do not fit together.
     """
 
     arch_settings: ClassVar[dict[int, tuple[int, ...]]] = {

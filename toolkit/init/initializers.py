@@ -82,7 +82,17 @@ def layer_names(layer: Any) -> list[str]:
 
 
 class BaseInit:
-    """An initializer of the layers named in `layer` (or of every submodule with `wholemodule`)."""
+    """An initializer of the layers named in `layer` (or of every submodule with `wholemodule`).
+
+    Args:
+        bias: The value biases are filled with.
+        bias_prob: A prior probability; the bias is then `bias_init_with_prob(bias_prob)`.
+        layer: Class names of the layers to initialize (an ancestor class's name matches too); None: the initializer is
+            used through `override` or `wholemodule`.
+
+    Raises:
+        TypeError: For a `bias_prob` that is not a number.
+    """
 
     def __init__(self, *, bias: float = 0, bias_prob: float | None = None, layer: str | Sequence[str] | None = None):
         number("bias", bias)
@@ -120,7 +130,12 @@ class BaseInit:
 
 @INITIALIZERS.register_module("Constant")
 class ConstantInit(BaseInit):
-    """Fill weights with `val` and biases with `bias`."""
+    """Fill weights with `val` and biases with `bias`.
+
+    Args:
+        val: The value weights are filled with.
+        **kwargs: `bias`, `bias_prob`, `layer` (see `BaseInit`).
+    """
 
     def __init__(self, val: float, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -132,7 +147,13 @@ class ConstantInit(BaseInit):
 
 @INITIALIZERS.register_module("Xavier")
 class XavierInit(BaseInit):
-    """Xavier (Glorot) init, normal or uniform."""
+    """Xavier (Glorot) init, normal or uniform.
+
+    Args:
+        gain: The scaling factor.
+        distribution: 'normal' or 'uniform'.
+        **kwargs: `bias`, `bias_prob`, `layer` (see `BaseInit`).
+    """
 
     def __init__(self, gain: float = 1, distribution: str = "normal", **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -146,7 +167,13 @@ class XavierInit(BaseInit):
 
 @INITIALIZERS.register_module("Normal")
 class NormalInit(BaseInit):
-    """Weights from N(mean, std**2)."""
+    """Weights from N(mean, std**2).
+
+    Args:
+        mean: The mean.
+        std: The standard deviation.
+        **kwargs: `bias`, `bias_prob`, `layer` (see `BaseInit`).
+    """
 
     def __init__(self, mean: float = 0, std: float = 1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -159,7 +186,15 @@ class NormalInit(BaseInit):
 
 @INITIALIZERS.register_module("TruncNormal")
 class TruncNormalInit(BaseInit):
-    """Weights from N(mean, std**2) truncated to [a, b]."""
+    """Weights from N(mean, std**2) truncated to [a, b].
+
+    Args:
+        mean: The mean.
+        std: The standard deviation.
+        a: The lower cut-off.
+        b: The upper cut-off.
+        **kwargs: `bias`, `bias_prob`, `layer` (see `BaseInit`).
+    """
 
     def __init__(self, mean: float = 0, std: float = 1, a: float = -2, b: float = 2, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -174,7 +209,13 @@ class TruncNormalInit(BaseInit):
 
 @INITIALIZERS.register_module("Uniform")
 class UniformInit(BaseInit):
-    """Weights from U(a, b)."""
+    """Weights from U(a, b).
+
+    Args:
+        a: The lower bound.
+        b: The upper bound.
+        **kwargs: `bias`, `bias_prob`, `layer` (see `BaseInit`).
+    """
 
     def __init__(self, a: float = 0, b: float = 1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -187,7 +228,15 @@ class UniformInit(BaseInit):
 
 @INITIALIZERS.register_module("Kaiming")
 class KaimingInit(BaseInit):
-    """Kaiming (He) init, normal or uniform."""
+    """Kaiming (He) init, normal or uniform.
+
+    Args:
+        a: The negative slope of the rectifier after the layer.
+        mode: 'fan_in' or 'fan_out'.
+        nonlinearity: The nonlinearity after the layer.
+        distribution: 'normal' or 'uniform'.
+        **kwargs: `bias`, `bias_prob`, `layer` (see `BaseInit`).
+    """
 
     def __init__(
         self,
@@ -219,7 +268,13 @@ class Caffe2XavierInit(BaseInit):
 
 @INITIALIZERS.register_module("Pretrained")
 class PretrainedInit:
-    """Load a checkpoint into the module; with `prefix`, only the keys under it, stripped of it."""
+    """Load a checkpoint into the module; with `prefix`, only the keys under it, stripped of it.
+
+    Args:
+        checkpoint: A path, URL or zoo name (`torchvision://resnet18`).
+        prefix: Load only the keys under it, stripped of it.
+        map_location: Where the tensors go.
+    """
 
     def __init__(self, checkpoint: str, prefix: str | None = None, map_location: Any = None) -> None:
         if not isinstance(checkpoint, str) or not checkpoint:

@@ -143,9 +143,16 @@ def describe_cfg(cfg: Mapping[str, Any]) -> str:
 def format_init_report(rows: Sequence[InitRow]) -> str:
     """The report as a fixed-width text table: parameter, shape, initializer.
 
-    >>> print(format_init_report([InitRow('conv.weight', (8, 3, 3, 3), 'Kaiming()')]))
-    parameter    shape         initializer
-    conv.weight  (8, 3, 3, 3)  Kaiming()
+    Args:
+        rows: The report (`BaseModule.init_report()`).
+
+    Returns:
+        The table, a line per parameter.
+
+    Example:
+        >>> print(format_init_report([InitRow('conv.weight', (8, 3, 3, 3), 'Kaiming()')]))
+        parameter    shape         initializer
+        conv.weight  (8, 3, 3, 3)  Kaiming()
     """
     table = [("parameter", "shape", "initializer")] + [(r.name, str(r.shape), r.initializer) for r in rows]
     widths = [max(len(line[i]) for line in table) for i in range(2)]
