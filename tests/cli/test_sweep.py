@@ -105,3 +105,24 @@ def test_results_across_seeds_are_grouped_by_configuration(sweep):
     mean, std = statistics.fmean(run["val_acc"] for run in runs), statistics.stdev(run["val_acc"] for run in runs)
     assert f"| 3 | 0 | {mean:.4f} ± {std:.4f} (±" in section
     assert (folder / "summary.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_summary_chart_names_each_job_starts_at_zero_and_keeps_its_text_inside():
+    from toolkit.app.sweep import bar_figure
+
+    overrides = [
+        "hparams_search=optuna optim.lr=0.000123456 optim.weight_decay=0.0345 norm=gn act=gelu init=xavier",
+        "hparams_search=optuna optim.lr=0.0213 optim.weight_decay=0.000111 norm=bn act=relu init=kaiming",
+    ]
+    rows = [{"job": job, "val_acc": 0.91 + 0.04 * job, "overrides": text} for job, text in enumerate(overrides)]
+    figure = bar_figure(rows)
+    axis = figure.axes[0]
+    labels = [label.get_text() for label in axis.get_xticklabels()]
+    assert labels[1].startswith("1\noptim.lr=0.0213") and "hparams_search" not in labels[1]  # what sets it apart
+    assert axis.get_ylim() == (0.0, 1.0) and "best: job 1, 0.9500" in axis.get_title()
+    renderer = figure.canvas.get_renderer()
+    box = figure.bbox
+    for text in [axis.title, *axis.get_xticklabels(), axis.yaxis.label]:
+        extent = text.get_window_extent(renderer)
+        assert box.x0 - 1 <= extent.x0 and extent.x1 <= box.x1 + 1 and extent.y1 <= box.y1 + 1, text.get_text()
+    assert bar_figure([{"job": 0, "val_acc": "", "overrides": "norm=bn"}]) is None

@@ -16,6 +16,7 @@ import io
 import json
 import math
 import sys
+import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from .by_config import configuration, grouped, markdown_section, repeated
 from .job import saved_overrides
 
 METRICS = (*NAMES, "epochs")
+LABEL_WIDTH = 24  # characters per line of a bar's label in summary.png
 COLUMNS = ("job", "status", "overrides", *METRICS, "wall_time_s", "error")
 
 
@@ -80,7 +82,20 @@ def varying(rows: list[dict[str, Any]]) -> list[str]:
 
 def bar_chart(rows: list[dict[str, Any]], path: Path) -> None:
     """val_acc per job from 0 to 1, each bar labelled by its job number and what sets it apart, the best
-    highlighted."""
+    highlighted (nothing is drawn before a job completes)."""
+    figure = bar_figure(rows)
+    if figure is None:
+        return
+    import matplotlib.pyplot as plt
+
+    with atomic_file(path) as file:
+        figure.savefig(file, format="png", dpi=100)
+    plt.close(figure)
+
+
+def bar_figure(rows: list[dict[str, Any]]) -> Any:
+    """The figure of `bar_chart`, laid out so that every label and the title lie inside it; None
+    without a completed job."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -88,21 +103,23 @@ def bar_chart(rows: list[dict[str, Any]], path: Path) -> None:
 
     done = [row for row in rows if row["val_acc"] != ""]
     if not done:
-        return
+        return None
     best = max(done, key=lambda row: row["val_acc"])
-    figure, axis = plt.subplots(figsize=(max(6.5, 1.3 * len(done)), 4.5))
+    labels = [
+        "\n".join([str(row["job"]), *textwrap.wrap(label, LABEL_WIDTH, break_on_hyphens=False)])
+        for row, label in zip(done, varying(done), strict=True)
+    ]
+    widest = max(len(line) for label in labels for line in label.splitlines())
+    figure, axis = plt.subplots(figsize=(max(6.5, len(done) * max(1.3, 0.085 * widest)), 4.5))
     colors = ["tab:orange" if row is best else "tab:blue" for row in done]
     positions = range(len(done))
     axis.bar(positions, [row["val_acc"] for row in done], color=colors)
-    labels = [f"{row['job']}\n{label}".rstrip() for row, label in zip(done, varying(done), strict=True)]
-    axis.set_xticks(positions, labels, rotation=20 if len(done) > 4 else 0, ha="right" if len(done) > 4 else "center")
+    axis.set_xticks(positions, labels)
     axis.set(ylabel="val_acc", title=f"val_acc per job (best: job {best['job']}, {best['val_acc']:.4f})")
     axis.set_ylim(0, 1.0)
     axis.grid(alpha=0.3, axis="y")
     figure.tight_layout()
-    with atomic_file(path) as file:
-        figure.savefig(file, format="png", dpi=100)
-    plt.close(figure)
+    return figure
 
 
 def error_bar_chart(table: list[dict[str, Any]], rows: list[dict[str, Any]], metric: str, path: Path) -> None:
