@@ -1,5 +1,6 @@
 """Shared fixtures: Hydra's compose API over the shipped config tree (`toolkit.conf`), the one way the
-tests launch `train.py`, and the hypothesis profile."""
+tests launch `train.py`, a real HTTP server on 127.0.0.1 (`server`, for downloads), and the hypothesis
+profile."""
 
 from __future__ import annotations
 
@@ -10,8 +11,12 @@ import logging
 import os
 import subprocess
 import sys
+import threading
+import time
+from collections import Counter
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -191,3 +196,73 @@ def mount_tmpfs(tmp_path):
     yield mount
     for folder in mounted:
         subprocess.run(["umount", "-l", str(folder)], check=True)
+
+
+class Routes:
+    """What the server answers: path -> (body, behaviour); counts the requests per path.
+
+    Behaviours: ok, slow (1 s before answering), cut (half the body, then the connection closes),
+    cut-without-length (the same without Content-Length), trickle (a byte every 0.2 s).
+    """
+
+    def __init__(self) -> None:
+        self.files: dict[str, tuple[bytes, str]] = {}
+        self.requests: Counter[str] = Counter()
+
+    def add(self, path: str, body: bytes, behaviour: str = "ok") -> None:
+        self.files[path] = (body, behaviour)
+
+
+def make_handler(routes: Routes) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            routes.requests[self.path] += 1
+            self.close_connection = True
+            if self.path not in routes.files:
+                self.send_error(404, "Not Found")
+                return
+            body, behaviour = routes.files[self.path]
+            if behaviour == "slow":
+                time.sleep(1)
+            try:
+                self.send_response(200)
+                if behaviour != "cut-without-length":
+                    self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if behaviour == "trickle":  # a byte every 0.2 s, for at most 60 s
+                    for byte in body[:300]:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(0.2)
+                    return
+                self.wfile.write(body[: len(body) // 2] if behaviour.startswith("cut") else body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up first
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    return Handler
+
+
+class Server:
+    def __init__(self) -> None:
+        self.routes = Routes()
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(self.routes))
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.02,), daemon=True)
+        self.thread.start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}{path}"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server():
+    running = Server()
+    yield running
+    running.close()

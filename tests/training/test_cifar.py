@@ -105,3 +105,82 @@ def test_a_batch_file_that_does_not_match_is_named(tmp_path, images, labels, mes
     write_batch(broken, images, labels, b"labels")
     with pytest.raises(ConfigError, match=rf"the CIFAR file {broken} {message}"):
         set_up(CIFARData(str(tmp_path)))
+
+
+def cifar_archive(root, classes: int = 10, member_name: str | None = None) -> bytes:
+    """A tiny CIFAR archive in the real layout (a .tar.gz of its python folder), as bytes."""
+    import io
+    import tarfile
+
+    source = root / "source"
+    tiny_cifar(source, classes)
+    folder = next(source.iterdir())
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        tar.add(folder, arcname=member_name or folder.name)
+    return buffer.getvalue()
+
+
+def md5(body: bytes) -> str:
+    import hashlib
+
+    return hashlib.md5(body).hexdigest()
+
+
+@pytest.mark.parametrize("classes", [10, 100])
+def test_download_checks_the_md5_then_extracts_once(classes, server, tmp_path):
+    body = cifar_archive(tmp_path, classes)
+    server.routes.add("/cifar.tar.gz", body)
+    root = tmp_path / "data"
+    arguments = dict(classes=classes, download=True, url=server.url("/cifar.tar.gz"), md5=md5(body), val_fraction=0.2)
+    data = CIFARData(str(root), **arguments)
+    data.prepare_data()
+    assert len(set_up(data).train_set) == (80 if classes == 10 else 16)
+    again = CIFARData(str(root), **arguments)
+    again.prepare_data()  # the folder is there: nothing is fetched again
+    assert server.routes.requests["/cifar.tar.gz"] == 1
+    folder = {10: "cifar-10-batches-py", 100: "cifar-100-python"}[classes]
+    assert sorted(path.name for path in root.iterdir()) == sorted(["cifar.tar.gz", folder])
+
+
+def test_a_wrong_md5_stops_naming_both_and_keeps_nothing(server, tmp_path):
+    body = cifar_archive(tmp_path)
+    server.routes.add("/cifar.tar.gz", body)
+    root = tmp_path / "data"
+    data = CIFARData(str(root), download=True, url=server.url("/cifar.tar.gz"), md5="0" * 32)
+    with pytest.raises(ConfigError, match=rf"MD5 is {md5(body)}, data.md5 says 0{{32}}; nothing was kept"):
+        data.prepare_data()
+    assert not root.exists() or list(root.iterdir()) == []
+
+
+def test_an_interrupted_download_leaves_nothing_and_no_network_says_what_to_do(server, tmp_path):
+    body = cifar_archive(tmp_path)
+    server.routes.add("/cut.tar.gz", body, "cut")
+    root = tmp_path / "data"
+    data = CIFARData(str(root), download=True, url=server.url("/cut.tar.gz"), md5=md5(body))
+    with pytest.raises(ConfigError, match=r"was cut off .*without a network, place cut\.tar\.gz from http"):
+        data.prepare_data()
+    assert not root.exists() or list(root.iterdir()) == []
+    offline = CIFARData(str(root), download=True, url="http://127.0.0.1:9/cifar-10-python.tar.gz", md5=md5(body))
+    with pytest.raises(ConfigError) as raised:
+        offline.prepare_data()
+    assert str(raised.value).count("\n") == 0 and "http://127.0.0.1:9/cifar-10-python.tar.gz" in str(raised.value)
+    assert "(or its extracted cifar-10-batches-py/)" in str(raised.value)
+
+
+def test_an_archive_member_outside_the_folder_is_refused(server, tmp_path):
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        escaping = tarfile.TarInfo("../escaped.txt")
+        escaping.size = 2
+        tar.addfile(escaping, io.BytesIO(b"hi"))
+    body = buffer.getvalue()
+    server.routes.add("/evil.tar.gz", body)
+    root = tmp_path / "data"
+    data = CIFARData(str(root), download=True, url=server.url("/evil.tar.gz"), md5=md5(body))
+    with pytest.raises(ConfigError, match="cannot extract"):
+        data.prepare_data()
+    assert not (tmp_path / "escaped.txt").exists() and not (root / "cifar-10-batches-py").exists()

@@ -108,7 +108,7 @@ def download(url: str, target: Path) -> None:
                 f"cannot write the download of {url} to {str(target.parent)!r} "
                 f"(TOOLKIT_HOME must be a writable folder): {error}"
             ) from error
-        digest = _fetch(url, file)
+        digest = fetch(url, file)
         expected = hash_prefix(target.name)
         if expected and not digest.startswith(expected):
             raise CheckpointError(
@@ -120,9 +120,22 @@ def download(url: str, target: Path) -> None:
         check_complete(file, f"the download of {url}")
 
 
-def _fetch(url: str, file: BinaryIO) -> str:
-    """Stream `url` into `file`; returns the SHA256 hex digest of the bytes."""
-    digest = hashlib.sha256()
+def fetch(url: str, file: BinaryIO, algorithm: str = "sha256") -> str:
+    """Stream `url` into `file`, within `TOOLKIT_DOWNLOAD_TIMEOUT` per read and
+    `TOOLKIT_DOWNLOAD_DEADLINE` in all, checking that it arrived whole.
+
+    Args:
+        url: What to fetch (http, https, or file).
+        file: Where the bytes go.
+        algorithm: The `hashlib` algorithm of the digest returned ('sha256', 'md5', ...).
+
+    Returns:
+        The hex digest of the bytes received.
+
+    Raises:
+        CheckpointError: When the server refuses, the connection fails or is cut off, or time runs out.
+    """
+    digest = hashlib.new(algorithm)
     timeout, deadline = download_timeout(), download_deadline()
     give_up = time.monotonic() + deadline
     try:

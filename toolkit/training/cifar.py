@@ -1,7 +1,7 @@
-"""CIFAR-10 and CIFAR-100 (`data=cifar10`, `data=cifar100`) from the files people already have:
-torchvision's python layout (`cifar-10-batches-py/`, `cifar-100-python/`) under `data.root`.
-
-Nothing is downloaded. The files are pickles, so they are read by an unpickler that builds only
+"""CIFAR-10 and CIFAR-100 (`data=cifar10`, `data=cifar100`) in torchvision's python layout
+(`cifar-10-batches-py/`, `cifar-100-python/`) under `data.root`, downloaded there with
+`data.download=true` (in `prepare_data()`, once per node; the archive's MD5 is checked before it is
+extracted). The files are pickles, so they are read by an unpickler that builds only
 dicts, lists, bytes and numpy arrays: a file that asks for anything else is refused, never run.
 Training images are augmented as usual for CIFAR (a random 32x32 crop of the image padded by 4,
 and a random horizontal flip); every split is normalized by the data set's channel statistics.
@@ -19,8 +19,14 @@ import torch
 from torch.utils.data import Dataset
 
 from ..errors import ConfigError
+from .archive import extract, fetch_archive
 from .data import ClassificationData, part_size, seeded_order
 
+# The official archives and their MD5s (as torchvision has them).
+ARCHIVES = {
+    10: ("https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a"),
+    100: ("https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz", "eb9058c3a382ffc7106e4002c42a8d85"),
+}
 LAYOUTS = {
     10: ("cifar-10-batches-py", [f"data_batch_{index}" for index in range(1, 6)], "test_batch", b"labels"),
     100: ("cifar-100-python", ["train"], "test", b"fine_labels"),
@@ -119,17 +125,42 @@ class CIFARData(ClassificationData):
 
     channels = 3
 
-    def __init__(self, root: str, classes: int = 10, augment: bool = True, **split: Any) -> None:
+    def __init__(
+        self,
+        root: str,
+        classes: int = 10,
+        augment: bool = True,
+        download: bool = False,
+        url: str | None = None,
+        md5: str | None = None,
+        **split: Any,
+    ) -> None:
         if classes not in LAYOUTS:
             raise ConfigError(f"data.classes={classes}: CIFAR has 10 or 100 classes")
         self.root, self.num_classes, self.augment = Path(root).expanduser(), classes, augment
+        self.download = download
+        self.url, self.md5 = url or ARCHIVES[classes][0], (md5 or ARCHIVES[classes][1]).lower()
         super().__init__(**split)
+
+    def prepare_data(self) -> None:
+        """With `download`, fetch the archive into `root` (its MD5 checked) and extract it, unless
+        the folder is there already."""
+        folder_name = LAYOUTS[self.num_classes][0]
+        if not self.download or (self.root / folder_name).is_dir():
+            return
+        archive = self.root / self.url.rstrip("/").rpartition("/")[2]
+        by_hand = f"place {archive.name} from {self.url} (or its extracted {folder_name}/) in {self.root}"
+        fetch_archive(self.url, self.md5, archive, by_hand)
+        extract(archive, self.root, folder_name)
 
     def split_sets(self) -> tuple[Dataset, Dataset, Dataset]:
         folder_name, train_names, test_name, label_key = LAYOUTS[self.num_classes]
         folder = self.root / folder_name
         if not folder.is_dir():
-            raise ConfigError(f"data.root={str(self.root)!r}: no {folder_name}/ in it (torchvision's python layout)")
+            raise ConfigError(
+                f"data.root={str(self.root)!r}: no {folder_name}/ in it (torchvision's python layout); "
+                "data.download=true fetches it"
+            )
         images, labels = read_split(folder, train_names, label_key, self.num_classes)
         order = seeded_order(len(labels), self.seed)
         val_size = part_size(len(order), self.val_fraction)
