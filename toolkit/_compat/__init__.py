@@ -31,8 +31,10 @@ PRIVATE_NAMES: tuple[tuple[str, str, str], ...] = (
     ("lightning.pytorch.strategies", "DDPStrategy._setup_model", "lightning 2.6"),
 )
 
-# Private attributes of upstream objects read here: instance attributes, so looked up on an instance
-# by the tests (Tensor._version: the in-place write counter behind the init report).
+# Private attribute names of upstream objects: those read here (instance attributes, so the tests look
+# them up on an instance; Tensor._version is the in-place write counter behind the init report), and
+# those replaced by public APIs (`_return_value`, `_get_train_description`). The tests refuse each of
+# them anywhere else in the package.
 PRIVATE_ATTRIBUTES: tuple[str, ...] = (
     "_version",
     "_forward_pre_hooks",

@@ -80,14 +80,12 @@ def train_and_test(cfg: TrainConfig, folder: Path, overrides: Sequence[str], sta
     datamodule = build_target("data", cfg.data, L.LightningDataModule)
     datamodule.prepare_data()
     datamodule.setup("fit")
-    probed = probe(datamodule, cfg)
-    net = build_model(cfg, getattr(datamodule, "num_classes", None), int(probed.images.shape[1]))
+    probed, data_classes = probe(datamodule, cfg), getattr(datamodule, "num_classes", None)
+    net = build_model(cfg, data_classes, int(probed.images.shape[1]))
     note = f"weights then restored from ckpt_path={cfg.ckpt_path}" if cfg.ckpt_path else ""
     write_init_report(folder / "init_report.txt", initialize_model(net, cfg), note)
     optimizer, scheduler = optimizer_factories(cfg)
-    num_classes = check_before_training(
-        cfg, net, probed, getattr(datamodule, "num_classes", None), optimizer, scheduler, config
-    )
+    num_classes = check_before_training(cfg, net, probed, data_classes, optimizer, scheduler, config)
     speed_up(net, cfg)
     data_name = f"data={short_name(cfg.data)}"
     module = Classifier(
