@@ -185,3 +185,10 @@ def test_curves_come_from_the_history_whatever_the_loggers(compose_config, tmp_p
     assert set(history["3"]) == {"train_loss", "train_acc", "val_loss", "val_acc"}
     assert history["3"]["val_acc"] == pytest.approx(returned["val_acc"])
     assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_history_keeps_val_metrics_to_the_epochs_that_validated(compose_config, tmp_path):
+    run(compose_config("trainer.max_epochs=3", "+trainer.check_val_every_n_epoch=2", "logger=none"), tmp_path)
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert ["val_acc" in history[epoch] for epoch in ("1", "2", "3")] == [False, True, False]
+    assert all("train_loss" in row for row in history.values())

@@ -40,16 +40,26 @@ class EpochHistory(Callback):
     def __init__(self, path: Path) -> None:
         self.path = path
         self.rows = read_history(path)
+        self.validated: int | None = None  # the last epoch (from 1) that validation ran in
 
     def record(self, trainer: L.Trainer) -> None:
-        """The row of the last finished epoch (`trainer.current_epoch` of them), if its metrics are there."""
+        """The row of the last finished epoch (`trainer.current_epoch` of them), if its metrics are there;
+        the val metrics only when validation ran in that epoch (`check_val_every_n_epoch`)."""
         epoch = trainer.current_epoch
-        metrics = {name: float(value) for name, value in trainer.callback_metrics.items() if name in NAMES}
+        metrics = {
+            name: float(value)
+            for name, value in trainer.callback_metrics.items()
+            if name in NAMES and (not name.startswith("val_") or self.validated == epoch)
+        }
         if not trainer.is_global_zero or epoch < 1 or not metrics:
             return
         self.rows[epoch] = metrics
         with atomic_file(self.path, "w") as file:
             json.dump({str(key): row for key, row in sorted(self.rows.items())}, file, indent=1)
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: Any) -> None:
+        if not trainer.sanity_checking:
+            self.validated = trainer.current_epoch + 1
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: Any) -> None:
         self.record(trainer)
