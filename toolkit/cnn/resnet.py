@@ -78,9 +78,8 @@ class Layers:
 
     def shortcut(self, in_channels: int, out_channels: int, stride: int) -> nn.Sequential:
         """The projection shortcut: a strided 1x1 conv and a norm (torchvision's `downsample.0`, `.1`)."""
-        conv = build_conv_layer(self.conv_cfg, in_channels, out_channels, 1, stride=stride, bias=self.norm_cfg is None)
         norm = [] if self.norm_cfg is None else [build_norm_layer(self.norm_cfg, out_channels)[1]]
-        return nn.Sequential(conv, *norm)
+        return nn.Sequential(self.conv(in_channels, out_channels, 1, stride), *norm)
 
     def act(self) -> nn.Module:
         return nn.Identity() if self.act_cfg is None else build_activation_layer(self.act_cfg, inplace=True)
