@@ -27,6 +27,7 @@ from omegaconf import DictConfig
 
 from ..config.root import check_optimized_metric, without_resume
 from ..errors import ConfigError, one_message
+from ..figures import pyplot, save_png
 from ..files import atomic_file
 from ..metrics import ACROSS_SEEDS, NAMES
 from .by_config import COLUMNS as BY_CONFIG_COLUMNS
@@ -84,22 +85,14 @@ def bar_chart(rows: list[dict[str, Any]], path: Path) -> None:
     """val_acc per job from 0 to 1, each bar labelled by its job number and what sets it apart, the best
     highlighted (nothing is drawn before a job completes)."""
     figure = bar_figure(rows)
-    if figure is None:
-        return
-    import matplotlib.pyplot as plt
-
-    with atomic_file(path) as file:
-        figure.savefig(file, format="png", dpi=100)
-    plt.close(figure)
+    if figure is not None:
+        save_png(figure, path)
 
 
 def bar_figure(rows: list[dict[str, Any]]) -> Any:
     """The figure of `bar_chart`, laid out so that every label and the title lie inside it; None
     without a completed job."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     done = [row for row in rows if row["val_acc"] != ""]
     if not done:
@@ -124,10 +117,7 @@ def bar_figure(rows: list[dict[str, Any]]) -> Any:
 
 def error_bar_chart(table: list[dict[str, Any]], rows: list[dict[str, Any]], metric: str, path: Path) -> None:
     """Per configuration, the mean of `metric` with its 95% interval, and each job as a dot."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     shown = [row for row in table if row[f"{metric}_mean"] != ""]
     figure, axis = plt.subplots(figsize=(max(6.5, 1.8 * len(shown)), 4.5))
@@ -147,9 +137,7 @@ def error_bar_chart(table: list[dict[str, Any]], rows: list[dict[str, Any]], met
     axis.set_xlim(-0.5, len(shown) - 0.5)
     axis.grid(alpha=0.3, axis="y")
     figure.tight_layout()
-    with atomic_file(path) as file:
-        figure.savefig(file, format="png", dpi=100)
-    plt.close(figure)
+    save_png(figure, path)
 
 
 def write_csv(path: Path, rows: list[dict[str, Any]], columns: tuple[str, ...]) -> None:

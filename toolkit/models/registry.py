@@ -1,10 +1,7 @@
-"""The model registry, and naming the layer whose build failed."""
+"""The model registry: `MODELS.build(cfg)` as in MMCV."""
 
 from __future__ import annotations
 
-from ..errors import building
 from ..registry import Registry
 
 MODELS = Registry("model")
-
-__all__ = ["MODELS", "building"]

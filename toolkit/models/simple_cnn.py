@@ -9,8 +9,9 @@ import torch
 from torch import nn
 
 from ..cnn import ConvModule
+from ..errors import building
 from ..modules import BaseModule, InitCfg, Sequential
-from .registry import MODELS, building
+from .registry import MODELS
 
 LayerCfg = Mapping[str, Any] | None
 

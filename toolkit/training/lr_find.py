@@ -15,7 +15,7 @@ from typing import Any
 import lightning as L
 
 from ..errors import ConfigError
-from ..files import atomic_file
+from ..figures import pyplot, save_png
 
 
 def check_lr_find(settings: Any) -> None:
@@ -36,11 +36,9 @@ def check_lr_find(settings: Any) -> None:
 def find_lr(trainer: L.Trainer, module: L.LightningModule, datamodule: Any, settings: Any, folder: Path) -> dict:
     """Run the finder and write `lr_find.png`; returns `suggested_lr` (None when the loss gave no slope to
     suggest from) and the rates and losses it tried."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from lightning.pytorch.tuner import Tuner
+
+    pyplot()  # the finder draws with pyplot: on the file-only backend
 
     finder = Tuner(trainer).lr_find(
         module,
@@ -57,9 +55,7 @@ def find_lr(trainer: L.Trainer, module: L.LightningModule, datamodule: Any, sett
     figure.axes[0].set_title(
         f"suggested lr: {suggestion:.3g}" if suggestion else "no suggestion: the loss did not fall"
     )
-    with atomic_file(folder / "lr_find.png") as file:
-        figure.savefig(file, format="png", dpi=100)
-    plt.close(figure)
+    save_png(figure, folder / "lr_find.png")
     finite = suggestion is not None and math.isfinite(suggestion)
     return {
         "suggested_lr": suggestion if finite else None,

@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 
+from ..figures import pyplot, save_png
 from ..files import atomic_file
 from ..init import InitRow, format_init_report
 from ..metrics import CURVES, SUMMARY_LINE
@@ -35,10 +36,7 @@ def write_init_report(path: Path, rows: Sequence[InitRow], note: str = "") -> No
 
 def plot_curves(history: Mapping[int, Mapping[str, float]], path: Path) -> None:
     """Loss and accuracy per epoch (from 1), train and val, as a PNG, from `EpochHistory`'s rows."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     figure, axes = plt.subplots(1, 2, figsize=(10, 4))
     for axis, (title, names) in zip(axes, CURVES, strict=True):
@@ -51,18 +49,13 @@ def plot_curves(history: Mapping[int, Mapping[str, float]], path: Path) -> None:
         if axis.lines:  # no curve when no epoch ran
             axis.legend()
     figure.tight_layout()
-    with atomic_file(path) as file:
-        figure.savefig(file, format="png", dpi=100)
-    plt.close(figure)
+    save_png(figure, path)
 
 
 def plot_confusion(counts: Sequence[Sequence[int]], path: Path) -> None:
     """The test split's confusion matrix as a PNG: true class down, predicted class across, counts in
     the cells (up to 20 classes)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     classes = len(counts)
     figure, axis = plt.subplots(figsize=(min(12, 2 + 0.5 * classes), min(11, 1.5 + 0.5 * classes)))
@@ -78,9 +71,7 @@ def plot_confusion(counts: Sequence[Sequence[int]], path: Path) -> None:
                 color = "white" if value > peak / 2 else "black"
                 axis.text(column, row, str(value), ha="center", va="center", color=color, fontsize=8)
     figure.tight_layout()
-    with atomic_file(path) as file:
-        figure.savefig(file, format="png", dpi=100)
-    plt.close(figure)
+    save_png(figure, path)
 
 
 def summary_line(metrics: Mapping[str, Any], output_dir: Path) -> str:
