@@ -119,10 +119,10 @@ def test_an_error_in_a_data_loader_worker_is_its_own_message_in_a_run_and_in_a_s
         for index in range(10):
             Image.new("RGB", (12, 12), color=color).save(tmp_path / "images" / label / f"{index}.png")
     data = set_up(FolderData(root=str(tmp_path / "images"), seed=0))
-    broken, _ = data.dataset.files[data.test_set.indices[0]]  # met by a worker when the test split is scored
+    broken, _ = data.dataset.files[data.test_set.source.indices[0]]  # met by a worker when the test split is scored
     Path(broken).write_bytes(b"\x89PNG\r\n\x1a\n not really")
     overrides = ["data=folder", f"data.root={tmp_path / 'images'}", "data.size=8", "data.num_workers=1", "seed=0"]
-    message = f"cannot read the image '{broken}': cannot identify image file '{broken}'"
+    message = f"cannot read the image '{broken}': its format cannot be identified"
     single = train(*overrides, "trainer.max_epochs=1", check=False)
     assert single.process.returncode == 1 and single.process.stderr.splitlines() == [f"Error: {message}"]
     result, folder = sweep(*overrides, "trainer.max_epochs=1,2")

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 from hydra.errors import ConfigCompositionException
+from omegaconf import OmegaConf
 from omegaconf.errors import ConfigAttributeError, ValidationError
 
 from toolkit.config import SCHEMAS
@@ -15,7 +16,7 @@ from ..conftest import built, swapped
 CONF = Path(__file__).resolve().parents[2] / "conf"
 LAYER_GROUPS = ("conv", "norm", "act")
 NEEDS = {("init", "pretrained"): ["init.checkpoint=weights.pth"], ("data", "folder"): ["data.root=/images"]}
-SCHEMA_LINE = re.compile(r"- /schema/(\w+)/(\w+)@_here_")
+SCHEMA_LINE = re.compile(r"- /schema/([\w/]+)/(\w+)@_here_")
 
 
 def option_file(group: str, option: str) -> Path:
@@ -38,7 +39,7 @@ def options_of(group: str) -> list[str]:
 def test_every_option_composes_with_the_schema_of_its_type(option_config, group, option):
     cfg = option_config(group, option, *NEEDS.get((group, option), []))
     schema_group, schema_name = SCHEMA_LINE.search(option_file(group, option).read_text()).groups()
-    schema = cfg[group]._metadata.object_type
+    schema = OmegaConf.select(cfg, group.replace("/", "."))._metadata.object_type  # augment/crop: augment.crop
     assert schema_group == group and schema.__name__ == schema_name and schema in SCHEMAS[group]
 
 

@@ -39,25 +39,17 @@ def tiny_cifar(root, classes: int = 10, per_file: int = 20, seed: int = 0) -> No
 
 def test_cifar10_reads_the_layout_splits_by_seed_and_normalizes(tmp_path):
     tiny_cifar(tmp_path)
-    data = set_up(CIFARData(str(tmp_path), val_fraction=0.2, seed=1, augment=False))
+    data = set_up(CIFARData(str(tmp_path), val_fraction=0.2, seed=1))
     assert (len(data.train_set), len(data.val_set), len(data.test_set)) == (80, 20, 20)
     assert data.num_classes == 10 and data.channels == 3
     image, label = data.test_set[0]
-    assert image.shape == (3, 32, 32) and 0 <= label < 10
-    raw = data.test_set.images[0].float() / 255
+    assert image.shape == (3, 32, 32) and image.dtype == torch.float32 and 0 <= label < 10
+    raw = data.test_set.source.images[0]
+    assert raw.dtype == torch.uint8  # what a recipe's transforms get
     mean, std = (torch.tensor(values).view(3, 1, 1) for values in STATISTICS[10])
-    torch.testing.assert_close(image, (raw - mean) / std)
+    torch.testing.assert_close(image, (raw.float() / 255 - mean) / std)
     again = set_up(CIFARData(str(tmp_path), val_fraction=0.2, seed=1))
-    assert torch.equal(again.val_set.labels, data.val_set.labels)
-
-
-def test_training_images_are_cropped_and_flipped(tmp_path):
-    tiny_cifar(tmp_path)
-    data = set_up(CIFARData(str(tmp_path), val_fraction=0.2))
-    torch.manual_seed(0)
-    views = torch.stack([data.train_set[0][0] for _ in range(8)])
-    assert views.shape == (8, 3, 32, 32) and not all(torch.equal(views[0], view) for view in views[1:])
-    assert torch.equal(data.val_set[0][0], data.val_set[0][0])  # no augmentation outside training
+    assert torch.equal(again.val_set.source.labels, data.val_set.source.labels)
 
 
 def test_cifar100_fine_labels(tmp_path):
@@ -184,3 +176,17 @@ def test_an_archive_member_outside_the_folder_is_refused(server, tmp_path):
     with pytest.raises(ConfigError, match="cannot extract"):
         data.prepare_data()
     assert not (tmp_path / "escaped.txt").exists() and not (root / "cifar-10-batches-py").exists()
+
+
+def test_a_run_with_download_trains_and_one_with_a_wrong_md5_keeps_nothing(compose_config, server, tmp_path):
+    body = cifar_archive(tmp_path)
+    server.routes.add("/cifar-10-python.tar.gz", body)
+    root = tmp_path / "data"
+    overrides = ["data=cifar10", f"paths.data_root={root}", "data.download=true", "data.num_workers=0"]
+    overrides += [f"data.url={server.url('/cifar-10-python.tar.gz')}", "trainer.max_epochs=1", "model.widths=[8,16]"]
+    with pytest.raises(ConfigError, match=rf"MD5 is {md5(body)}, data.md5 says f{{32}}; nothing was kept"):
+        run(compose_config(*overrides, "data.md5=" + "f" * 32), tmp_path / "refused")
+    assert not root.exists() or list(root.iterdir()) == []
+    result = run(compose_config(*overrides, f"data.md5={md5(body)}"), tmp_path / "run")
+    assert result["epochs"] == 1 and result["num_classes"] == 10 and 0 <= result["test_acc"] <= 1
+    assert (root / "cifar-10-batches-py" / "test_batch").is_file()

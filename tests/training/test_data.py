@@ -61,11 +61,13 @@ def test_folder_reads_class_folders(tmp_path):
     (tmp_path / "notes.txt").write_text("not an image")
     data = set_up(FolderData(root=str(tmp_path), size=12, channels=3, val_fraction=0.1, test_fraction=0.1))
     assert data.num_classes == 3 and data.dataset.classes == ["cat", "dog", "emu"]
-    image, label = data.dataset[3]
-    assert image.shape == (3, 12, 12) and label == 1
-    assert image.min() >= -1 and image.max() <= 1
+    image, label = data.dataset[3]  # decoded, at its own size
+    assert image.shape == (3, 10, 10) and image.dtype == torch.uint8 and label == 1
+    assert image[:, 0, 0].tolist() == [80, 20, 200]
+    served = data.test_set[0][0]  # resized to data.size, normalized by ImageNet's statistics
+    assert served.shape == (3, 12, 12) and served.dtype == torch.float32
     grey = set_up(FolderData(root=str(tmp_path), size=8, channels=1))
-    assert grey.dataset[0][0].shape == (1, 8, 8)
+    assert grey.dataset[0][0].shape == (1, 10, 10) and grey.train_set[0][0].shape == (1, 8, 8)
 
 
 def test_folder_errors_name_the_path(tmp_path):
@@ -87,8 +89,23 @@ def test_an_unreadable_image_is_named_when_met_or_skipped_with_a_warning(tmp_pat
     skipping = set_up(FolderData(root=str(tmp_path), size=8, skip_unreadable=True))
     with pytest.warns(UserWarning, match=r"skipped: cannot read the image '.*dog/1\.png'"):
         image, label = skipping.dataset[broken]  # the next readable image, its label with it
-    assert image.shape == (3, 8, 8)
+    assert image.shape == (3, 12, 10)  # dog/2.png: 10 wide, 12 high
     assert torch.equal(image, skipping.dataset[broken + 1][0]) and label == skipping.dataset[broken + 1][1]
+
+
+def test_a_corrupt_jpeg_is_named_when_met_and_good_ones_decode_as_pillow_does(tmp_path):
+    write_images(tmp_path, {"cat": 2, "dog": 2})
+    Image.new("RGB", (9, 7), color=(10, 120, 250)).save(tmp_path / "cat" / "photo.jpg", quality=95)
+    (tmp_path / "dog" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a JPEG after all")
+    data = set_up(FolderData(root=str(tmp_path), size=8))
+    photo = data.dataset.files.index((str(tmp_path / "cat" / "photo.jpg"), 0))
+    with Image.open(tmp_path / "cat" / "photo.jpg") as image:
+        by_pillow = torch.from_numpy(__import__("numpy").array(image)).permute(2, 0, 1)
+    decoded = data.dataset[photo][0]
+    assert decoded.shape == (3, 7, 9) and (decoded.int() - by_pillow.int()).abs().max() <= 2
+    broken = data.dataset.files.index((str(tmp_path / "dog" / "broken.jpg"), 1))
+    with pytest.raises(ConfigError, match=r"cannot read the image '.*dog/broken\.jpg'"):
+        data.dataset[broken]
 
 
 def test_only_regular_files_are_read_and_a_symlink_loop_is_named(tmp_path):

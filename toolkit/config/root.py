@@ -2,7 +2,7 @@
 
 It types every top-level key, so Hydra rejects `mode=trian` or `threads=abc` before anything
 runs, naming the key and what is allowed (and `logger=nosuch`, as a group with no such option).
-The layer, init, trainer, optim and sched groups are typed by their option's schema
+The layer, init, trainer, optim, sched and augment groups are typed by their option's schema
 (`schema/<group>/<dataclass>`); model, data, callbacks and logger are `_target_` nodes, whose
 arguments are checked against their constructors before training (`toolkit.config.targets`).
 """
@@ -52,6 +52,7 @@ class TrainConfig:
     trainer: Any = MISSING
     optim: Any = MISSING
     sched: Any = MISSING
+    augment: Any = MISSING
     callbacks: Any = None
     logger: Any = None
     paths: Any = MISSING

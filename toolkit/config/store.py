@@ -51,6 +51,8 @@ SCHEMAS: dict[str, tuple[type, ...]] = {
     "trainer": (training.TrainerConfig,),
     "optim": (training.SGDConfig, training.AdamWConfig),
     "sched": (training.CosineConfig, training.StepConfig, training.NoSchedulerConfig),
+    "augment": (training.AugmentConfig,),
+    "augment/crop": (training.CropConfig,),
 }
 
 

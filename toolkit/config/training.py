@@ -103,3 +103,29 @@ class NoSchedulerConfig:
     """A constant learning rate."""
 
     _target_: str | None = None
+
+
+@dataclass
+class CropConfig:
+    """The crop and flip a recipe starts with (`augment/crop=cifar|imagenet|none`): lists of transforms."""
+
+    train: list[Any] = field(default_factory=list)
+    eval: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class AugmentConfig:
+    """An `augment=` recipe: the crop and flip (`crop`), then the recipe's own transforms, for training
+    (`train`) and evaluation (`eval`), each a list of `torchvision.transforms.v2` `_target_` nodes;
+    then batch-level mixing and label smoothing. `size`, `resize` and `policy` left at null take the
+    data set's values (its image side; size * 8 / 7; cifar10 for CIFAR, imagenet otherwise)."""
+
+    size: int | None = None
+    resize: int | None = None
+    policy: str | None = None
+    crop: CropConfig = field(default_factory=CropConfig)
+    train: list[Any] = field(default_factory=list)
+    eval: list[Any] = field(default_factory=list)
+    mixup_alpha: float = 0.0
+    cutmix_alpha: float = 0.0
+    label_smoothing: float = 0.0

@@ -25,6 +25,7 @@ from ..config.root import Mode, TrainConfig, check_optimized_metric
 from ..config.targets import check_target, check_targets
 from ..errors import ConfigError
 from ..files import existing_parent
+from .augment import check_augment
 from .data import available_cores
 from .lr_find import check_lr_find
 from .module import check_labels
@@ -53,6 +54,7 @@ def check_config(cfg: TrainConfig) -> None:
     if cfg.export:
         check_export_path(Path(cfg.export))
     check_optimized_metric(cfg.optimized_metric)
+    check_augment(cfg.augment)
     check_target("model", cfg.model)
     check_target("data", cfg.data)
     check_targets("callbacks", cfg.callbacks)

@@ -3,8 +3,9 @@
 `data.download=true` (in `prepare_data()`, once per node; the archive's MD5 is checked before it is
 extracted). The files are pickles, so they are read by an unpickler that builds only
 dicts, lists, bytes and numpy arrays: a file that asks for anything else is refused, never run.
-Training images are augmented as usual for CIFAR (a random 32x32 crop of the image padded by 4,
-and a random horizontal flip); every split is normalized by the data set's channel statistics.
+Images are served as uint8 tensors through the `augment=` recipe (`augment=cifar` unless said
+otherwise: a random 32x32 crop of the image padded by 4, and a random horizontal flip), then
+normalized by the data set's channel statistics.
 """
 
 from __future__ import annotations
@@ -96,24 +97,16 @@ def read_split(folder: Path, names: list[str], label_key: bytes, classes: int) -
 
 
 class CIFARImages(Dataset):
-    """uint8 images, normalized on the way out; with `augment`, randomly cropped (padding 4) and flipped."""
+    """CIFAR's images as uint8 tensors (3 x 32 x 32), with their labels."""
 
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor, classes: int, augment: bool) -> None:
-        mean, std = (torch.tensor(values).view(3, 1, 1) for values in STATISTICS[classes])
-        self.images, self.labels, self.mean, self.std, self.augment = images, labels, mean, std, augment
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor) -> None:
+        self.images, self.labels = images, labels
 
     def __len__(self) -> int:
         return len(self.labels)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        image = self.images[index].float() / 255
-        if self.augment:
-            padded = torch.nn.functional.pad(image, (4, 4, 4, 4))
-            top, left = torch.randint(0, 9, (2,)).tolist()
-            image = padded[:, top : top + 32, left : left + 32]
-            if torch.rand(()) < 0.5:
-                image = image.flip(-1)
-        return (image - self.mean) / self.std, int(self.labels[index])
+        return self.images[index], int(self.labels[index])
 
 
 class CIFARData(ClassificationData):
@@ -123,13 +116,12 @@ class CIFARData(ClassificationData):
     split is the data set's own 10,000 test images (`test_fraction` does not apply).
     """
 
-    channels = 3
+    channels, fixed_size, autoaugment_policy, downloadable = 3, 32, "cifar10", True
 
     def __init__(
         self,
         root: str,
         classes: int = 10,
-        augment: bool = True,
         download: bool = False,
         url: str | None = None,
         md5: str | None = None,
@@ -137,10 +129,9 @@ class CIFARData(ClassificationData):
     ) -> None:
         if classes not in LAYOUTS:
             raise ConfigError(f"data.classes={classes}: CIFAR has 10 or 100 classes")
-        self.root, self.num_classes, self.augment = Path(root).expanduser(), classes, augment
-        self.download = download
+        self.root, self.num_classes, self.statistics = Path(root).expanduser(), classes, STATISTICS[classes]
         self.url, self.md5 = url or ARCHIVES[classes][0], (md5 or ARCHIVES[classes][1]).lower()
-        super().__init__(**split)
+        super().__init__(download=download, **split)
 
     def prepare_data(self) -> None:
         """With `download`, fetch the archive into `root` (its MD5 checked) and extract it, unless
@@ -169,7 +160,7 @@ class CIFARData(ClassificationData):
         train, val = order[val_size:], order[:val_size]
         test_images, test_labels = read_split(folder, [test_name], label_key, self.num_classes)
         return (
-            CIFARImages(images[train], labels[train], self.num_classes, self.augment),
-            CIFARImages(images[val], labels[val], self.num_classes, augment=False),
-            CIFARImages(test_images, test_labels, self.num_classes, augment=False),
+            CIFARImages(images[train], labels[train]),
+            CIFARImages(images[val], labels[val]),
+            CIFARImages(test_images, test_labels),
         )

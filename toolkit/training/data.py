@@ -7,7 +7,7 @@ same batches as an uninterrupted one.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, Subset, TensorDataset
 
 from ..errors import ConfigError
+from .augment import ImagePipeline, Transform, Transformed
 
 
 class EpochSeededSampler(Sampler[int]):
@@ -44,7 +45,11 @@ class ClassificationData(L.LightningDataModule):
     `ddp_spawn`) travels without the loaded data, and each process reads it in its own `setup()`.
 
     Subclasses implement `load()` (or `split_sets()`, for data with a test set of its own);
-    `num_classes` and `channels` tell the model what to expect. The loaders take `num_workers`
+    `num_classes` and `channels` tell the model what to expect. Their images are uint8 tensors,
+    normalized at the end of each split's pipeline by `statistics` (per-channel mean and std in [0, 1]),
+    or float tensors already standardized (`statistics` None). `set_transforms()`, before `setup()`,
+    gives the training and evaluation transforms (`augment=`); `image_size`, `fixed_size` and
+    `autoaugment_policy` tell a recipe what fits the data set. The loaders take `num_workers`
     (None: the cores this process may use), `pin_memory` (None: when CUDA is there),
     `persistent_workers` (None: when there are workers) and `prefetch_factor` (None: torch's).
 
@@ -57,6 +62,7 @@ class ClassificationData(L.LightningDataModule):
         pin_memory: Page-locked batches (None: when CUDA is there).
         persistent_workers: Keep the loader processes between epochs (None: when there are workers).
         prefetch_factor: Batches each worker loads ahead (None: torch's default).
+        download: Fetch the data set in `prepare_data()` (for the data sets that can be downloaded).
 
     Example:
         >>> data = DigitsData(batch_size=32)
@@ -72,6 +78,11 @@ class ClassificationData(L.LightningDataModule):
     num_classes: int
     channels: int
     samples_key = "the number of samples"  # how messages name the data set's size
+    statistics: tuple[tuple[float, ...], tuple[float, ...]] | None = None  # None: float images, standardized
+    autoaugment_policy = "imagenet"  # the AutoAugment policy that fits the data set
+    fixed_size: int | None = None  # the side of the images when they all have one (CIFAR's 32)
+    downloadable = False  # whether `download=True` fetches the data set
+    downloadable_not = "has nothing to download"  # why not, for messages
 
     def __init__(
         self,
@@ -83,8 +94,15 @@ class ClassificationData(L.LightningDataModule):
         pin_memory: bool | None = None,
         persistent_workers: bool | None = None,
         prefetch_factor: int | None = None,
+        download: bool = False,
     ) -> None:
         super().__init__()
+        if download and not self.downloadable:
+            raise ConfigError(
+                f"data.download=true: {type(self).__name__} {self.downloadable_not} (data=cifar10 and data=cifar100 "
+                "can be downloaded)"
+            )
+        self.download = download
         workers = available_cores() if num_workers is None else num_workers
         check_data_arguments(
             batch_size=batch_size,
@@ -108,11 +126,43 @@ class ClassificationData(L.LightningDataModule):
         self.train_set: Dataset | None = None
         self.val_set: Dataset | None = None
         self.test_set: Dataset | None = None
+        self.transforms: tuple[list[Transform], list[Transform]] = ([], [])
+        self.output_size: int | None = None
+
+    @property
+    def image_size(self) -> int:
+        """The side of the images the data set serves when no recipe says otherwise."""
+        return self.fixed_size or getattr(self, "size", 32)
+
+    def set_transforms(
+        self, train: Sequence[Transform], evaluation: Sequence[Transform], size: int | None = None
+    ) -> None:
+        """The transforms of the training split and of the val and test splits, applied to each image in
+        the loader's workers; `size`: the side every image is brought to at the end, for data sets whose
+        images have no size of their own (None: `image_size`).
+
+        Args:
+            train: Transforms of training images (crops, flips, RandAugment, ...).
+            evaluation: Transforms of val and test images (deterministic).
+            size: The side of the images served, where the data set has no fixed size.
+        """
+        if self.train_set is not None:
+            raise RuntimeError("set_transforms() comes before setup()")
+        self.transforms, self.output_size = (list(train), list(evaluation)), size
 
     def setup(self, stage: str | None = None) -> None:
         """Read and split the data set, the first time it is called (later calls reuse the split)."""
         if self.train_set is None:
-            self.train_set, self.val_set, self.test_set = self.split_sets()
+            train, val, test = self.split_sets()
+            self.train_set = self.served(train, self.transforms[0])
+            self.val_set, self.test_set = (self.served(split, self.transforms[1]) for split in (val, test))
+
+    def served(self, split: Dataset, transforms: list[Transform]) -> Dataset:
+        """A split as the loaders serve it: through its pipeline (as it is when there is nothing to do)."""
+        fit = None if self.fixed_size is not None else self.output_size or self.image_size
+        if not transforms and self.statistics is None and fit is None:
+            return split
+        return Transformed(split, ImagePipeline(transforms, self.statistics, fit))
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -230,7 +280,8 @@ class DigitsData(ClassificationData):
     with `allow_pickle=False`.
     """
 
-    num_classes, channels = 10, 1
+    num_classes, channels, fixed_size = 10, 1, 8
+    downloadable_not = "ships with the package: there is nothing to download"
 
     def load(self) -> Dataset:
         import numpy as np
@@ -263,6 +314,7 @@ class SyntheticData(ClassificationData):
     """Images generated on the fly, with a learnable class signal under Gaussian noise."""
 
     samples_key = "data.samples"
+    downloadable_not = "generates its images: there is nothing to download"
 
     def __init__(
         self,
@@ -277,10 +329,10 @@ class SyntheticData(ClassificationData):
         if num_classes < 2:
             raise ConfigError(f"data.num_classes={num_classes}: classification needs at least 2 classes")
         check_fits("data.size", size, num_classes * channels * size * size * 4, f"the {num_classes} class patterns")
-        self.num_classes, self.channels, self.size = num_classes, channels, size
+        self.num_classes, self.channels, self.fixed_size = num_classes, channels, size
         self.samples, self.noise = samples, noise
         super().__init__(**split)
         check_image_memory(size, channels, self.batch_size)
 
     def load(self) -> Dataset:
-        return SyntheticImages(self.samples, self.num_classes, self.channels, self.size, self.noise, self.seed)
+        return SyntheticImages(self.samples, self.num_classes, self.channels, self.fixed_size, self.noise, self.seed)

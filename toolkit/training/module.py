@@ -22,6 +22,7 @@ from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionM
 
 from ..checkpoint.state_dict import NETWORK_PREFIX_KEY
 from ..errors import ConfigError
+from .augment import BatchMixing
 from .resume import CONFIG_KEY
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
@@ -84,7 +85,10 @@ class Classifier(L.LightningModule):
     0..num_classes-1 are recorded the same way (and clamped meanwhile, so that the loss neither
     skips nor fails on them) and stop the run as a `LabelError` naming `data_name`; labels of
     another dtype than int64 stop it at once. With `channels_last`, the images of each batch are
-    put in channels-last memory format.
+    put in channels-last memory format. With `mixing` (MixUp, CutMix), training batches are mixed
+    and the loss takes the soft targets; `label_smoothing` applies to the training loss. Under mixing,
+    `train_acc` counts a prediction right when it is the class with the largest weight in the mixed
+    target (the class of the image that covers most of it).
     """
 
     def __init__(
@@ -97,9 +101,12 @@ class Classifier(L.LightningModule):
         channels_last: bool = False,
         config: dict[str, Any] | None = None,
         data_name: str = "the data",
+        mixing: BatchMixing | None = None,
+        label_smoothing: float = 0.0,
     ) -> None:
         super().__init__()
         self.net, self.config = net, config
+        self.mixing, self.label_smoothing = mixing, label_smoothing
         self.num_classes, self.data_name = num_classes, data_name
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
@@ -133,9 +140,12 @@ class Classifier(L.LightningModule):
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_index: int) -> torch.Tensor:
         images, labels = batch
-        labels = self.recorded_labels(labels, "train")
+        labels = targets = self.recorded_labels(labels, "train")
+        if self.mixing is not None:
+            images, targets = self.mixing(images, labels, self.global_step)
+            labels = targets.argmax(dim=1)
         logits = self.net(self.formatted(images))
-        loss = F.cross_entropy(logits, labels)
+        loss = F.cross_entropy(logits, targets, label_smoothing=self.label_smoothing)
         self.record_non_finite(loss.detach())
         self.train_acc.update(logits, labels)
         self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True)

@@ -23,6 +23,7 @@ from ..config.bridge import build_model, initialize_model, optimizer_factories, 
 from ..config.root import Mode, TrainConfig
 from ..config.targets import build_target
 from ..errors import OutputError, StoppedBySignal, with_context
+from .augment import apply_recipe, batch_mixer
 from .checks import check_before_training, check_config, probe
 from .environment import environment
 from .loggers import log_hyperparameters, tracking_facts
@@ -76,8 +77,10 @@ def run(
 
 def train_and_test(cfg: TrainConfig, folder: Path, overrides: Sequence[str], start: float) -> dict[str, Any]:
     L.seed_everything(cfg.seed, workers=True, verbose=False)
-    config = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+    data_name = f"data={short_name(cfg.data)}"
     datamodule = build_target("data", cfg.data, L.LightningDataModule)
+    apply_recipe(cfg.augment, datamodule, data_name)
+    config = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
     datamodule.prepare_data()
     datamodule.setup("fit")
     probed, data_classes = probe(datamodule, cfg), getattr(datamodule, "num_classes", None)
@@ -87,9 +90,16 @@ def train_and_test(cfg: TrainConfig, folder: Path, overrides: Sequence[str], sta
     optimizer, scheduler = optimizer_factories(cfg)
     num_classes = check_before_training(cfg, net, probed, data_classes, optimizer, scheduler, config)
     speed_up(net, cfg)
-    data_name = f"data={short_name(cfg.data)}"
     module = Classifier(
-        net, num_classes, optimizer, scheduler, channels_last=cfg.channels_last, config=config, data_name=data_name
+        net,
+        num_classes,
+        optimizer,
+        scheduler,
+        channels_last=cfg.channels_last,
+        config=config,
+        data_name=data_name,
+        mixing=batch_mixer(cfg.augment.mixup_alpha, cfg.augment.cutmix_alpha, num_classes, cfg.seed),
+        label_smoothing=cfg.augment.label_smoothing,
     )
     trainer = make_trainer(cfg, folder)
     facts = environment(trainer.world_size)
