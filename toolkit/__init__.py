@@ -14,7 +14,7 @@ from typing import Any
 
 from .version import __version__ as __version__
 
-HOMES = ("toolkit.registry", "toolkit.modules", "toolkit.checkpoint", "toolkit.init", "toolkit.cnn")
+HOMES = ("toolkit.registry", "toolkit.modules", "toolkit.checkpoint", "toolkit.init", "toolkit.cnn", "toolkit.optim")
 
 
 def _public_names() -> list[str]:

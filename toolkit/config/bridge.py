@@ -33,6 +33,8 @@ __all__ = [
 ]
 
 NO_LAYER = "none"
+# Keys of optim= and sched= that toolkit reads itself; the rest are the optimizer's or schedule's arguments.
+OWN_KEYS = ("paramwise_cfg", "warmup_epochs", "warmup_start_factor")
 NO_INIT = "default"
 
 
@@ -76,11 +78,28 @@ def init_cfg_of(node: Any, norm_cfg: dict[str, Any] | None) -> list[dict[str, An
 
 
 def optimizer_factories(cfg: TrainConfig) -> tuple[Any, Any]:
-    """The optimizer and the LR scheduler (or None) of `cfg.optim` and `cfg.sched`, awaiting their arguments."""
+    """The optimizer of `cfg.optim`, awaiting the model (its parameters grouped by `optim.paramwise_cfg`),
+    and the LR scheduler of `cfg.sched` (or None), awaiting the optimizer."""
     from hydra.utils import instantiate
 
-    scheduler = instantiate(cfg.sched) if cfg.sched.get("_target_") else None
-    return instantiate(cfg.optim), scheduler
+    from ..optim import OptimizerFactory, ScheduleFactory
+
+    sched = OmegaConf.to_container(cfg.sched, resolve=True)
+    warmup = sched.pop("warmup_epochs", 0), sched.pop("warmup_start_factor", 0.1)
+    main = instantiate(sched) if sched.get("_target_") else None
+    scheduler = ScheduleFactory(main, *warmup) if main is not None or warmup[0] else None
+    optim = OmegaConf.to_container(cfg.optim, resolve=True)
+    paramwise = paramwise_cfg_of(optim.pop("paramwise_cfg", None) or {})
+    return OptimizerFactory(instantiate(optim), optim.get("lr"), optim.get("weight_decay"), paramwise), scheduler
+
+
+def paramwise_cfg_of(node: dict[str, Any]) -> dict[str, Any]:
+    """The `paramwise_cfg` that MMCV's constructor gets: only the rules that are set.
+
+    >>> paramwise_cfg_of({'norm_decay_mult': 0.0, 'bias_lr_mult': None, 'custom_keys': {}, 'bypass_duplicate': False})
+    {'norm_decay_mult': 0.0}
+    """
+    return {key: value for key, value in node.items() if value is not None and value is not False and value != {}}
 
 
 def short_name(node: Any) -> str:

@@ -53,13 +53,30 @@ class TrainerConfig:
 
 
 @dataclass
+class ParamwiseConfig:
+    """MMCV 1.x's `paramwise_cfg`: multipliers of the base lr and weight decay per kind of parameter
+    (null: 1), `custom_keys` ({substring of a parameter name: {lr_mult, decay_mult}}), and
+    `bypass_duplicate` (see `toolkit.optim.DefaultOptimizerConstructor`)."""
+
+    bias_lr_mult: float | None = None
+    bias_decay_mult: float | None = None
+    norm_decay_mult: float | None = None
+    dwconv_decay_mult: float | None = None
+    dcn_offset_lr_mult: float | None = None
+    custom_keys: dict[str, Any] = field(default_factory=dict)
+    bypass_duplicate: bool = False
+
+
+@dataclass
 class OptimizerConfig:
-    """A torch optimizer, built by Hydra with the model's parameters (`_partial_`)."""
+    """A torch optimizer, built by Hydra with the model's parameters (`_partial_`), grouped by
+    `paramwise_cfg`."""
 
     _target_: str = MISSING
     _partial_: bool = True
     lr: float = MISSING
     weight_decay: float = 0.0
+    paramwise_cfg: ParamwiseConfig = field(default_factory=ParamwiseConfig)
 
 
 @dataclass
@@ -79,8 +96,17 @@ class AdamWConfig(OptimizerConfig):
 
 
 @dataclass
-class CosineConfig:
-    """Cosine decay over the run's epochs."""
+class WarmupConfig:
+    """A linear warm-up before a schedule: the learning rate starts at `warmup_start_factor` times its
+    value and reaches it after `warmup_epochs` epochs (0: no warm-up); the schedule follows."""
+
+    warmup_epochs: int = 0
+    warmup_start_factor: float = 0.1
+
+
+@dataclass
+class CosineConfig(WarmupConfig):
+    """Cosine decay over the run's epochs (those after the warm-up)."""
 
     _target_: str = "torch.optim.lr_scheduler.CosineAnnealingLR"
     _partial_: bool = True
@@ -89,7 +115,7 @@ class CosineConfig:
 
 
 @dataclass
-class StepConfig:
+class StepConfig(WarmupConfig):
     """Multiply the learning rate by `gamma` every `step_size` epochs."""
 
     _target_: str = "torch.optim.lr_scheduler.StepLR"
@@ -99,8 +125,8 @@ class StepConfig:
 
 
 @dataclass
-class NoSchedulerConfig:
-    """A constant learning rate."""
+class NoSchedulerConfig(WarmupConfig):
+    """A constant learning rate (after the warm-up)."""
 
     _target_: str | None = None
 

@@ -20,7 +20,7 @@ from omegaconf import OmegaConf
 from torch.utils.data import IterableDataset, default_collate
 
 from ..checkpoint import CheckpointError, CheckpointMismatchError, load_checkpoint
-from ..config.bridge import short_name
+from ..config.bridge import OWN_KEYS, short_name
 from ..config.root import Mode, TrainConfig, check_optimized_metric
 from ..config.targets import check_target, check_targets
 from ..errors import ConfigError
@@ -179,16 +179,18 @@ def described(node: Any, group: str) -> str:
     >>> described({'_target_': 'torch.optim.SGD', '_partial_': True, 'lr': -1}, 'optim')
     'optim=SGD(lr=-1)'
     """
-    arguments = ", ".join(f"{key}={value}" for key, value in node.items() if not key.startswith("_"))
+    arguments = ", ".join(
+        f"{key}={value}" for key, value in node.items() if not key.startswith("_") and key not in OWN_KEYS
+    )
     return f"{group}={short_name(node)}({arguments})"
 
 
 def check_optimization(optimizer: Callable[..., Any], scheduler: Callable[..., Any] | None, cfg: TrainConfig) -> None:
     """Build the optimizer and the LR schedule on a stand-in parameter and step the schedule through the
     run's epochs, so that a bad `optim.*` or `sched.*` value stops the run before training, naming it."""
-    stand_in = torch.nn.Parameter(torch.zeros(1))
+    stand_in = torch.nn.Linear(1, 1)
     try:
-        trial = optimizer([stand_in])
+        trial = optimizer(stand_in)
     except (ValueError, TypeError) as error:
         raise ConfigError(f"{described(cfg.optim, 'optim')}: {error}") from error
     if scheduler is None:

@@ -25,7 +25,7 @@ from ..errors import ConfigError
 from .augment import BatchMixing
 from .resume import CONFIG_KEY
 
-OptimizerFactory = Callable[..., torch.optim.Optimizer]
+OptimizerFactory = Callable[[nn.Module], torch.optim.Optimizer]
 SchedulerFactory = Callable[[torch.optim.Optimizer], Any] | None
 
 
@@ -237,7 +237,7 @@ class Classifier(L.LightningModule):
         }
 
     def configure_optimizers(self) -> Any:
-        optimizer = self.optimizer_factory(self.parameters())
+        optimizer = self.optimizer_factory(self.net)
         if self.scheduler_factory is None:
             return optimizer
         scheduler = self.scheduler_factory(optimizer)

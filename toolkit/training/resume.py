@@ -118,7 +118,7 @@ def check_training_state(
     ckpt_path: str,
     checkpoint: Mapping[str, Any],
     net: torch.nn.Module,
-    optimizer: Callable[..., Any],
+    optimizer: Callable[[torch.nn.Module], torch.optim.Optimizer],
     has_schedule: bool,
 ) -> None:
     """Stop unless `checkpoint` holds a training state that fits this run: an optimizer state of the same
@@ -131,8 +131,9 @@ def check_training_state(
         )
     if len(states) != 1:
         raise ConfigError(f"ckpt_path={ckpt_path} holds {len(states)} optimizer states; this run has one optimizer")
-    trial = optimizer(list(net.parameters()))
-    mismatch = state_mismatch(states[0], trial.state_dict(), [p.shape for p in net.parameters()])
+    trial = optimizer(net)
+    shapes = [param.shape for group in trial.param_groups for param in group["params"]]
+    mismatch = state_mismatch(states[0], trial.state_dict(), shapes)
     if mismatch:
         raise ConfigError(f"ckpt_path={ckpt_path}: its optimizer state does not fit this run: {mismatch}")
     schedules = len(checkpoint.get("lr_schedulers") or [])
