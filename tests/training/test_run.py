@@ -117,10 +117,11 @@ def test_a_non_finite_loss_is_recorded_on_the_device_and_named_when_looked_at():
     module.on_train_epoch_start()
     for loss in (1.0, 2.0, float("nan"), float("inf"), 3.0):
         module.record_non_finite(torch.tensor(loss))
-    assert module.non_finite_at.tolist() == [3, 1]  # the first one, found when looked at
+    assert module.watch.non_finite_at.tolist() == [3, 1]  # the first one, found when looked at
     with pytest.raises(NonFiniteLossError, match=r"the training loss became nan at step 3 \(epoch 1\)"):
         module.raise_if_non_finite()
-    assert not any(name.startswith("non_finite") for name in module.state_dict())  # checkpoints unchanged
+    assert list(module.state_dict()) == [f"net.{name}" for name in module.net.state_dict()]  # checkpoints unchanged
+    assert not list(module.buffers())[len(list(module.net.buffers())) :]  # weight averaging sees the network's alone
 
 
 @pytest.mark.slow
@@ -192,3 +193,43 @@ def test_the_history_keeps_val_metrics_to_the_epochs_that_validated(compose_conf
     history = json.loads((tmp_path / "history.json").read_text())
     assert ["val_acc" in history[epoch] for epoch in ("1", "2", "3")] == [False, True, False]
     assert all("train_loss" in row for row in history.values())
+
+
+def digits_accuracy(net: torch.nn.Module, split: str = "test") -> float:
+    from toolkit.training.data import DigitsData
+
+    data, hits, total = set_up(DigitsData(seed=0)), 0, 0
+    with torch.no_grad():
+        for images, labels in getattr(data, f"{split}_dataloader")():
+            hits += int((net.eval()(images).argmax(1) == labels).sum())
+            total += len(labels)
+    return hits / total
+
+
+def test_ema_evaluates_the_averaged_weights_keeps_the_raw_ones_and_resumes_both(compose_config, tmp_path):
+    from safetensors.torch import load_file
+
+    ema = ["callbacks=ema", "callbacks.ema.decay=0.9", "model.widths=[8,16]"]
+    result = run(compose_config(*ema, "trainer.max_epochs=2", f"export={tmp_path / 'net.safetensors'}"), tmp_path)
+    last = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+    averaged, raw = last["state_dict"], last["current_model_state"]
+    assert averaged.keys() == raw.keys() and not torch.equal(averaged["net.head.weight"], raw["net.head.weight"])
+    assert int(last["averaging_state"]["n_averaged"]) == 34  # one update a step: 17 batches, 2 epochs
+    net = SimpleCNN(1, 10, widths=(8, 16))
+    load_checkpoint(net, result["tested_with"], strict=True)
+    assert result["test_acc"] == pytest.approx(digits_accuracy(net), abs=1e-6)  # the test split saw the average
+    exported = load_file(tmp_path / "net.safetensors")
+    assert torch.equal(exported["head.weight"], averaged["net.head.weight"])  # so did the export
+    raw_net = SimpleCNN(1, 10, widths=(8, 16))
+    raw_net.load_state_dict({name.removeprefix("net."): value for name, value in raw.items()})
+    assert digits_accuracy(raw_net) != digits_accuracy(net)
+    checkpoint = f"ckpt_path={tmp_path / 'checkpoints' / 'last.ckpt'}"
+    resumed = run(compose_config(*ema, "trainer.max_epochs=3", checkpoint), tmp_path / "resumed")
+    assert resumed["epochs"] == 3
+    again = torch.load(tmp_path / "resumed" / "checkpoints" / "last.ckpt", weights_only=True)
+    assert int(again["averaging_state"]["n_averaged"]) == 51  # the average went on from its 34 updates
+
+
+def test_an_ema_decay_outside_0_1_names_the_key(compose_config, tmp_path):
+    with pytest.raises(ConfigError, match=r"callbacks\.ema\.decay=1\.5: must lie strictly between 0 and 1"):
+        run(compose_config("callbacks=ema", "callbacks.ema.decay=1.5"), tmp_path)

@@ -58,8 +58,16 @@ def check_config(cfg: TrainConfig) -> None:
     check_target("model", cfg.model)
     check_target("data", cfg.data)
     check_targets("callbacks", cfg.callbacks)
+    check_ema(cfg.callbacks)
     check_targets("logger", cfg.logger)
     check_missing_values(cfg)
+
+
+def check_ema(callbacks: Any) -> None:
+    """`callbacks.ema.decay` must lie strictly between 0 and 1 (1 would keep the first weights for ever)."""
+    ema = (callbacks or {}).get("ema")
+    if ema is not None and not 0 < ema.get("decay", 0.999) < 1:
+        raise ConfigError(f"callbacks.ema.decay={ema.decay}: must lie strictly between 0 and 1")
 
 
 def check_modes(cfg: TrainConfig) -> None:

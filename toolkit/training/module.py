@@ -75,6 +75,19 @@ def label_message(label: int, num_classes: int, data_name: str, where: str) -> s
     )
 
 
+class Watch(nn.Module):
+    """The current step and epoch, counted on the device; the first non-finite loss (its step and epoch,
+    -1 while there is none, and its value); the first label out of range (the step and epoch, the
+    stage as its index in STAGES, and the label; step -1: none)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("position", torch.zeros(2, dtype=torch.long))
+        self.register_buffer("non_finite_at", torch.full((2,), -1, dtype=torch.long))
+        self.register_buffer("non_finite_loss", torch.zeros(()))
+        self.register_buffer("bad_label", torch.tensor([-1, 0, 0, 0]))
+
+
 class Classifier(L.LightningModule):
     """Cross-entropy classification with accuracy metrics, the optimizer and the LR schedule from config.
 
@@ -118,13 +131,16 @@ class Classifier(L.LightningModule):
         self.test_top5 = MulticlassAccuracy(num_classes, top_k=5, validate_args=False) if num_classes > 5 else None
         self.test_report: dict[str, Any] = {}
         self.planned_t_max: int | None = None  # the cosine schedule's length this run plans (configure_optimizers)
-        # The current step and epoch, counted on the device; the first non-finite loss: its step and
-        # epoch (-1 while there is none) and its value.
-        self.register_buffer("position", torch.zeros(2, dtype=torch.long), persistent=False)
-        self.register_buffer("non_finite_at", torch.full((2,), -1, dtype=torch.long), persistent=False)
-        self.register_buffer("non_finite_loss", torch.zeros(()), persistent=False)
-        # The first label out of range: the step and epoch, the stage (index in STAGES) and the label (-1 step: none).
-        self.register_buffer("bad_label", torch.tensor([-1, 0, 0, 0]), persistent=False)
+        # Kept out of the module tree, so that weight averaging (callbacks=ema) and checkpoints never see it.
+        self.__dict__["_watch"] = Watch()
+
+    @property
+    def watch(self) -> Watch:
+        """The device-side record of the step, the first non-finite loss and the first bad label, on this
+        module's device."""
+        if self._watch.position.device != self.device:
+            self._watch.to(self.device)
+        return self._watch
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # load_checkpoint strips this prefix, so the bare network loads from a training checkpoint.
@@ -152,24 +168,26 @@ class Classifier(L.LightningModule):
         return loss
 
     def on_train_epoch_start(self) -> None:
-        self.position.copy_(torch.tensor([self.global_step, self.current_epoch + 1]))
+        self.watch.position.copy_(torch.tensor([self.global_step, self.current_epoch + 1]))
 
     def record_non_finite(self, loss: torch.Tensor) -> None:
         """Count the step and remember the first whose loss is NaN or infinite, on the device (no host sync)."""
-        self.position[0] += 1
-        first = ~torch.isfinite(loss) & (self.non_finite_at[0] < 0)
-        self.non_finite_at.copy_(torch.where(first, self.position, self.non_finite_at))
-        self.non_finite_loss.copy_(torch.where(first, loss.float(), self.non_finite_loss))
+        watch = self.watch
+        watch.position[0] += 1
+        first = ~torch.isfinite(loss) & (watch.non_finite_at[0] < 0)
+        watch.non_finite_at.copy_(torch.where(first, watch.position, watch.non_finite_at))
+        watch.non_finite_loss.copy_(torch.where(first, loss.float(), watch.non_finite_loss))
 
     def recorded_labels(self, labels: torch.Tensor, stage: str) -> torch.Tensor:
         """`labels` clamped to the classes, the first one out of range recorded on the device (no host sync)."""
         check_label_dtype(labels, self.data_name)
+        watch = self.watch
         bad = out_of_range(labels, self.num_classes)
-        first = bad.any() & (self.bad_label[0] < 0)
-        step = self.position + self.position.new_tensor([1, 0])  # this step, counted from 1 as record_non_finite does
-        stage_index = self.position.new_tensor([STAGES.index(stage)])
+        first = bad.any() & (watch.bad_label[0] < 0)
+        step = watch.position + watch.position.new_tensor([1, 0])  # this step, counted from 1 as record_non_finite
+        stage_index = watch.position.new_tensor([STAGES.index(stage)])
         found = torch.cat([step, stage_index, labels[bad.int().argmax()][None]])
-        self.bad_label.copy_(torch.where(first, found, self.bad_label))
+        watch.bad_label.copy_(torch.where(first, found, watch.bad_label))
         return labels.clamp(0, self.num_classes - 1)
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_index: int) -> None:
@@ -180,12 +198,13 @@ class Classifier(L.LightningModule):
     def raise_if_non_finite(self) -> None:
         """Raise NonFiniteLossError naming the step if a training loss was not finite, or LabelError if a label
         was out of range (reads both flags back at once)."""
-        step, epoch, label_step, label_epoch, stage, label = torch.cat([self.non_finite_at, self.bad_label]).tolist()
+        watch = self.watch
+        step, epoch, label_step, label_epoch, stage, label = torch.cat([watch.non_finite_at, watch.bad_label]).tolist()
         if label_step >= 0:
             where = f"a {STAGES[stage]} batch" + (f" (step {label_step}, epoch {label_epoch})" if stage == 0 else "")
             raise LabelError(label_message(label, self.num_classes, self.data_name, where))
         if step >= 0:
-            loss = self.non_finite_loss.item()
+            loss = watch.non_finite_loss.item()
             raise NonFiniteLossError(f"the training loss became {loss} at step {step} (epoch {epoch})")
 
     def on_train_epoch_end(self) -> None:
