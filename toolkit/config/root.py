@@ -60,7 +60,7 @@ class TrainConfig:
     mode: Mode = Mode.train
     ckpt_path: str | None = None
     resume: bool = False
-    export: str | None = None
+    export: Any = None  # a path, or a list of paths
     threads: int | None = None
     tags: list[str] = field(default_factory=list)
     optimized_metric: str = "val_acc"

@@ -36,7 +36,13 @@ __all__ = [
 ]
 
 # The extra that installs a package a shipped option may need.
-EXTRAS = {"tensorboard": "loggers", "tensorboardX": "loggers", "mlflow": "loggers", "wandb": "loggers"}
+EXTRAS = {
+    "tensorboard": "loggers",
+    "tensorboardX": "loggers",
+    "mlflow": "loggers",
+    "wandb": "loggers",
+    "onnx": "export",
+}
 # How messages name what a target must return.
 KIND_NAMES = {
     "Module": "an nn.Module",

@@ -9,7 +9,6 @@ small function; the checks that belong to a part of their own (labels, resume, t
 from __future__ import annotations
 
 import logging
-import tempfile
 from collections.abc import Callable, Sized
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -24,9 +23,9 @@ from ..config.bridge import OWN_KEYS, short_name
 from ..config.root import Mode, TrainConfig, check_optimized_metric
 from ..config.targets import check_target, check_targets
 from ..errors import ConfigError
-from ..files import existing_parent
 from .augment import check_augment
 from .data import available_cores
+from .export import check_exports, export_paths
 from .lr_find import check_lr_find
 from .module import check_labels
 from .resume import CONFIG_KEY, changed_settings, check_resume, check_training_state
@@ -51,8 +50,7 @@ def check_config(cfg: TrainConfig) -> None:
     check_threads(cfg.threads)
     if cfg.mode == Mode.lr_find:
         check_lr_find(cfg.lr_find)
-    if cfg.export:
-        check_export_path(Path(cfg.export))
+    check_exports(export_paths(cfg.export))
     check_optimized_metric(cfg.optimized_metric)
     check_augment(cfg.augment)
     check_target("model", cfg.model)
@@ -101,20 +99,6 @@ def check_missing_values(cfg: TrainConfig) -> None:
     if missing:
         given = " ".join(f"{key}=..." for key in missing)
         raise ConfigError(f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set: give {given}")
-
-
-def check_export_path(path: Path) -> None:
-    """Stop before training unless `export=` names a .safetensors file that can be written."""
-    if path.suffix != ".safetensors":
-        raise ConfigError(f"export={path}: the file name must end in .safetensors")
-    if path.is_dir():
-        raise ConfigError(f"export={path} is a directory")
-    existing = existing_parent(path.parent.absolute())
-    try:
-        with tempfile.TemporaryFile(dir=existing):
-            pass
-    except OSError as error:
-        raise ConfigError(f"export={path}: cannot write there ({existing}: {error.strerror or error})") from None
 
 
 def probe(datamodule: L.LightningDataModule, cfg: TrainConfig) -> Probe:

@@ -15,6 +15,7 @@ from ..figures import pyplot, save_png
 from ..files import atomic_file
 from ..init import InitRow, format_init_report
 from ..metrics import CURVES, SUMMARY_LINE
+from .export import export_network
 from .history import read_history
 
 log = logging.getLogger("toolkit.training")
@@ -88,16 +89,20 @@ def write_outputs(
     metrics: Mapping[str, Any],
     net: torch.nn.Module,
     test_report: Mapping[str, Any],
-    export: Path | None,
+    exports: Sequence[Path] = (),
+    example: torch.Tensor | None = None,
 ) -> None:
     """What a finished run writes, once, on rank 0: metrics.json, curves.png (from history.json),
-    confusion.png (with a test report), the export, and the summary line it prints."""
+    confusion.png (with a test report), the exports (checked on a batch shaped as `example`; their
+    largest differences go into metrics.json as `export_max_difference`), and the summary line."""
     write_metrics(folder / "metrics.json", metrics)
     plot_curves(read_history(folder / "history.json"), folder / "curves.png")
     if test_report:
         plot_confusion(test_report["test_confusion"], folder / "confusion.png")
-    if export is not None:
-        export_weights(net, export)
+    if exports:
+        differences = export_network(net, exports, example)
+        if differences:
+            write_metrics(folder / "metrics.json", {**metrics, "export_max_difference": differences})
     print(summary_line(metrics, folder))
 
 
@@ -108,12 +113,3 @@ def write_lr_find(folder: Path, found: Mapping[str, Any], recorded: Mapping[str,
     shown = f"optim.lr={found['suggested_lr']:.3g}" if found["suggested_lr"] else "none (the loss did not fall)"
     print(f"suggested learning rate: {shown} -> {folder / 'lr_find.png'}")
     return dict(found)
-
-
-def export_weights(net: torch.nn.Module, path: Path) -> None:
-    """Save the bare network's weights as .safetensors (loadable with `load_checkpoint`)."""
-    from safetensors.torch import save
-
-    with atomic_file(path) as file:
-        file.write(save({name: tensor.contiguous() for name, tensor in net.state_dict().items()}))
-    log.info("exported the network's weights to %s", path)

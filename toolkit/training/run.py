@@ -26,6 +26,7 @@ from ..errors import OutputError, StoppedBySignal, with_context
 from .augment import apply_recipe, batch_mixer
 from .checks import check_before_training, check_config, probe
 from .environment import environment
+from .export import export_paths
 from .loggers import log_hyperparameters, tracking_facts
 from .lr_find import find_lr
 from .module import Classifier, NonFiniteLossError
@@ -125,7 +126,7 @@ def train_and_test(cfg: TrainConfig, folder: Path, overrides: Sequence[str], sta
         environment=facts,
         **tracking_facts(trainer.loggers),
     )
-    write_outputs(folder, metrics, net, module.test_report, Path(cfg.export) if cfg.export else None)
+    write_outputs(folder, metrics, net, module.test_report, export_paths(cfg.export), probed.images)
     return metrics
 
 
