@@ -143,7 +143,7 @@ def test_pretrained_through_the_config(compose_config, tmp_path):
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ("mode=trian", "Invalid value 'trian', expected one of [train, eval, lr_find]"),
+        ("mode=trian", "Invalid value 'trian', expected one of [train, eval, predict, lr_find]"),
         ("threads=abc", "Value 'abc' of type 'str' could not be converted to Integer"),
         ("seed=abc", "Value 'abc' of type 'str' could not be converted to Integer"),
     ],

@@ -35,6 +35,8 @@ def tiny_cifar(root, classes: int = 10, per_file: int = 20, seed: int = 0) -> No
         labels = [int(label) for label in generator.integers(0, classes, per_file)]
         images = colors[labels][:, :, None].repeat(1024, axis=2) + generator.integers(-20, 20, (per_file, 3, 1024))
         write_batch(folder / name, np.clip(images, 0, 255).astype(np.uint8).reshape(per_file, 3072), labels, key)
+    meta, names_key = {10: ("batches.meta", b"label_names"), 100: ("meta", b"fine_label_names")}[classes]
+    (folder / meta).write_bytes(pickle.dumps({names_key: [f"class{index}".encode() for index in range(classes)]}))
 
 
 def test_cifar10_reads_the_layout_splits_by_seed_and_normalizes(tmp_path):

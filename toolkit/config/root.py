@@ -22,11 +22,13 @@ from ..metrics import NAMES
 
 
 class Mode(str, Enum):
-    """`train` (resuming from `ckpt_path` if given), `eval` (the metrics of `ckpt_path` on the val split), or
-    `lr_find` (Lightning's learning-rate finder: a suggested `optim.lr`)."""
+    """`train` (resuming from `ckpt_path` if given), `eval` (the metrics of `ckpt_path` on the val split),
+    `predict` (`ckpt_path`'s predictions for the images under `predict.root`), or `lr_find` (Lightning's
+    learning-rate finder: a suggested `optim.lr`)."""
 
     train = "train"
     eval = "eval"
+    predict = "predict"
     lr_find = "lr_find"
 
 
@@ -37,6 +39,15 @@ class LRFindConfig:
     min_lr: float = 1e-6
     max_lr: float = 1.0
     num_training: int = 100
+
+
+@dataclass
+class PredictConfig:
+    """`mode=predict`: the folder of images (any nesting), how many classes each row ranks, the batch size."""
+
+    root: str | None = None
+    top_k: int = 5
+    batch_size: int = 64
 
 
 @dataclass
@@ -68,6 +79,7 @@ class TrainConfig:
     compile: bool = False
     compile_backend: str = "inductor"
     lr_find: LRFindConfig = field(default_factory=LRFindConfig)
+    predict: PredictConfig = field(default_factory=PredictConfig)
 
 
 def check_optimized_metric(name: str) -> None:

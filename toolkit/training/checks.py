@@ -72,6 +72,14 @@ def check_modes(cfg: TrainConfig) -> None:
     """`mode=eval` needs a checkpoint, `ckpt_path` must be a file, and a training run must train."""
     if cfg.mode == Mode.eval and not cfg.ckpt_path:
         raise ConfigError("mode=eval needs ckpt_path=<a checkpoint of this model>")
+    if cfg.mode == Mode.predict and not (cfg.ckpt_path and cfg.predict.root):
+        raise ConfigError(
+            "mode=predict needs ckpt_path=<a checkpoint of a training run> and predict.root=<a folder of images>"
+        )
+    if cfg.mode == Mode.predict and not (cfg.predict.top_k >= 1 and cfg.predict.batch_size >= 1):
+        raise ConfigError(
+            f"predict.top_k={cfg.predict.top_k}, predict.batch_size={cfg.predict.batch_size}: both must be positive"
+        )
     if cfg.ckpt_path and Path(cfg.ckpt_path).is_dir():
         raise ConfigError(f"ckpt_path={cfg.ckpt_path} is a directory; give a checkpoint file in it")
     if cfg.ckpt_path and not Path(cfg.ckpt_path).is_file():

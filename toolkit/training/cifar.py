@@ -32,6 +32,8 @@ LAYOUTS = {
     10: ("cifar-10-batches-py", [f"data_batch_{index}" for index in range(1, 6)], "test_batch", b"labels"),
     100: ("cifar-100-python", ["train"], "test", b"fine_labels"),
 }
+# The file of the class names in each layout, and their key.
+META = {10: ("batches.meta", b"label_names"), 100: ("meta", b"fine_label_names")}
 # Per-channel mean and standard deviation of the training images, in [0, 1].
 STATISTICS = {
     10: ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
@@ -96,6 +98,18 @@ def read_split(folder: Path, names: list[str], label_key: bytes, classes: int) -
     return torch.from_numpy(images).view(-1, 3, 32, 32), torch.from_numpy(labels.astype(np.int64))
 
 
+def read_names(folder: Path, classes: int) -> list[str] | None:
+    """The class names in the layout's meta file (None when it is not there, or holds other than the
+    `classes` names)."""
+    name, key = META[classes]
+    if not (folder / name).is_file():
+        return None
+    names = read_batch(folder / name).get(key)
+    if not isinstance(names, list) or len(names) != classes:
+        return None
+    return [item.decode() if isinstance(item, bytes) else str(item) for item in names]
+
+
 class CIFARImages(Dataset):
     """CIFAR's images as uint8 tensors (3 x 32 x 32), with their labels."""
 
@@ -133,6 +147,11 @@ class CIFARData(ClassificationData):
         self.url, self.md5 = url or ARCHIVES[classes][0], (md5 or ARCHIVES[classes][1]).lower()
         super().__init__(download=download, **split)
 
+    @property
+    def class_names(self) -> list[str] | None:
+        """CIFAR's label names, from the layout's meta file once `setup()` has read it."""
+        return getattr(self, "names", None)
+
     def prepare_data(self) -> None:
         """With `download`, fetch the archive into `root` (its MD5 checked) and extract it, unless
         the folder is there already."""
@@ -159,6 +178,7 @@ class CIFARData(ClassificationData):
             raise ConfigError(f"data.val_fraction={self.val_fraction} leaves no training image of the {len(order)}")
         train, val = order[val_size:], order[:val_size]
         test_images, test_labels = read_split(folder, [test_name], label_key, self.num_classes)
+        self.names = read_names(folder, self.num_classes)
         return (
             CIFARImages(images[train], labels[train]),
             CIFARImages(images[val], labels[val]),

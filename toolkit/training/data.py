@@ -130,6 +130,17 @@ class ClassificationData(L.LightningDataModule):
         self.output_size: int | None = None
 
     @property
+    def class_names(self) -> list[str] | None:
+        """The classes' names, where the data set has them (None: they are 0, 1, ...)."""
+        return None
+
+    @property
+    def file_statistics(self) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+        """What image files (uint8) are normalized by to look like this data set's images: `statistics`
+        for data sets of uint8 images (None: the data set has no image files, as synthetic data)."""
+        return self.statistics
+
+    @property
     def image_size(self) -> int:
         """The side of the images the data set serves when no recipe says otherwise."""
         return self.fixed_size or getattr(self, "size", 32)
@@ -288,8 +299,14 @@ class DigitsData(ClassificationData):
 
         with np.load(DIGITS, allow_pickle=False) as digits:
             images, labels = digits["images"], digits["labels"]
-        pixels = standardize(torch.tensor(images, dtype=torch.float32).unsqueeze(1))
-        return TensorDataset(pixels, torch.tensor(labels, dtype=torch.long))
+        pixels = torch.tensor(images, dtype=torch.float32).unsqueeze(1)
+        self.pixel_statistics = (float(pixels.mean()) / 16,), (float(pixels.std()) / 16,)  # 0..16 as [0, 1]
+        return TensorDataset(standardize(pixels), torch.tensor(labels, dtype=torch.long))
+
+    @property
+    def file_statistics(self) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+        """Image files of digits (0-255, ink bright) standardized as the shipped pixels (0-16) are."""
+        return getattr(self, "pixel_statistics", None)
 
 
 class SyntheticImages(Dataset):

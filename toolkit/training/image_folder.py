@@ -96,6 +96,26 @@ def decoded(path: str, data: bytes, mode: str) -> torch.Tensor:
         return decode_image(torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=read_mode)
 
 
+def read_image(path: str, mode: str) -> torch.Tensor:
+    """The image file at `path` as a uint8 tensor in Pillow's `mode` (`L` or `RGB`); a ConfigError
+    naming the path when it cannot be decoded, or claims more pixels than Pillow decodes."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with open(path, "rb") as file:
+            return decoded(path, file.read(), mode)
+    except Image.DecompressionBombError as error:
+        limit = f"{Image.MAX_IMAGE_PIXELS * 2:,}"
+        raise ConfigError(
+            f"cannot read the image {path!r}: it has more pixels than Pillow decodes ({limit}), which guards "
+            "against decompression bombs; shrink the image, or raise PIL.Image.MAX_IMAGE_PIXELS if you trust it"
+        ) from error
+    except UnidentifiedImageError as error:
+        raise ConfigError(f"cannot read the image {path!r}: its format cannot be identified") from error
+    except (OSError, RuntimeError, SyntaxError, ValueError) as error:
+        raise ConfigError(f"cannot read the image {path!r}: {error}") from error
+
+
 class ImageFolder(Dataset):
     """Images in one sub-folder per class, decoded when asked for, as uint8 tensors at their own size.
 
@@ -130,22 +150,7 @@ class ImageFolder(Dataset):
         return len(self.files)
 
     def read(self, index: int) -> torch.Tensor:
-        from PIL import Image, UnidentifiedImageError
-
-        path = self.files[index][0]
-        try:
-            with open(path, "rb") as file:
-                return decoded(path, file.read(), self.mode)
-        except Image.DecompressionBombError as error:
-            limit = f"{Image.MAX_IMAGE_PIXELS * 2:,}"
-            raise ConfigError(
-                f"cannot read the image {path!r}: it has more pixels than Pillow decodes ({limit}), which guards "
-                "against decompression bombs; shrink the image, or raise PIL.Image.MAX_IMAGE_PIXELS if you trust it"
-            ) from error
-        except UnidentifiedImageError as error:
-            raise ConfigError(f"cannot read the image {path!r}: its format cannot be identified") from error
-        except (OSError, RuntimeError, SyntaxError, ValueError) as error:
-            raise ConfigError(f"cannot read the image {path!r}: {error}") from error
+        return read_image(self.files[index][0], self.mode)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         for offset in range(len(self.files)):
@@ -178,6 +183,11 @@ class FolderData(ClassificationData):
     """
 
     downloadable_not = "reads your own images from data.root: there is nothing to download"
+
+    @property
+    def class_names(self) -> list[str] | None:
+        """The class folders' names, once `setup()` has listed them."""
+        return None if self.dataset is None else self.dataset.classes
 
     def __init__(
         self,

@@ -23,7 +23,7 @@ from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionM
 from ..checkpoint.state_dict import NETWORK_PREFIX_KEY
 from ..errors import ConfigError
 from .augment import BatchMixing
-from .resume import CONFIG_KEY
+from .resume import CONFIG_KEY, DATA_KEY
 
 OptimizerFactory = Callable[[nn.Module], torch.optim.Optimizer]
 SchedulerFactory = Callable[[torch.optim.Optimizer], Any] | None
@@ -116,9 +116,10 @@ class Classifier(L.LightningModule):
         data_name: str = "the data",
         mixing: BatchMixing | None = None,
         label_smoothing: float = 0.0,
+        data_facts: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
-        self.net, self.config = net, config
+        self.net, self.config, self.data_facts = net, config, data_facts
         self.mixing, self.label_smoothing = mixing, label_smoothing
         self.num_classes, self.data_name = num_classes, data_name
         self.optimizer_factory = optimizer
@@ -147,6 +148,8 @@ class Classifier(L.LightningModule):
         checkpoint[NETWORK_PREFIX_KEY] = "net."
         if self.config is not None:  # plain values only, so the checkpoint still loads with weights_only=True
             checkpoint[CONFIG_KEY] = self.config
+        if self.data_facts is not None:  # class names, channels, statistics: mode=predict needs no data
+            checkpoint[DATA_KEY] = self.data_facts
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)

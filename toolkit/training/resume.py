@@ -25,6 +25,7 @@ from ..errors import ConfigError
 log = logging.getLogger("toolkit.training")
 
 CONFIG_KEY = "toolkit_config"  # where a checkpoint records its run's config
+DATA_KEY = "toolkit_data"  # and its data's class names, channels and statistics (what mode=predict needs)
 # The settings a resume restores, and so cannot change.
 RESTORED = ("model", "conv", "norm", "act", "init", "optim", "sched", "seed", "data")
 # Settings of `data` that only change how the same data is loaded.

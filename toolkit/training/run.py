@@ -30,7 +30,8 @@ from .export import export_paths
 from .loggers import log_hyperparameters, tracking_facts
 from .lr_find import find_lr
 from .module import Classifier, NonFiniteLossError
-from .outputs import summary_line, write_init_report, write_lr_find, write_outputs
+from .outputs import summary_line, write_init_report, write_lr_find, write_metrics, write_outputs
+from .predict import data_facts, predict
 from .resume import finished_run, last_checkpoint
 from .trainer import make_trainer, score_test_split, tidy_logging
 
@@ -73,6 +74,8 @@ def run(
     check_config(cfg)
     tidy_logging()
     with torch_threads(cfg.threads if threads is None else threads), checkpoint_cache_at(cfg.paths.toolkit_home):
+        if cfg.mode == Mode.predict:
+            return write_predictions(cfg, folder, overrides)
         return train_and_test(cfg, folder, overrides, start)
 
 
@@ -101,6 +104,7 @@ def train_and_test(cfg: TrainConfig, folder: Path, overrides: Sequence[str], sta
         data_name=data_name,
         mixing=batch_mixer(cfg.augment.mixup_alpha, cfg.augment.cutmix_alpha, num_classes, cfg.seed),
         label_smoothing=cfg.augment.label_smoothing,
+        data_facts=data_facts(datamodule, num_classes, int(probed.images.shape[1])),
     )
     trainer = make_trainer(cfg, folder)
     facts = environment(trainer.world_size)
@@ -128,6 +132,13 @@ def train_and_test(cfg: TrainConfig, folder: Path, overrides: Sequence[str], sta
     )
     write_outputs(folder, metrics, net, module.test_report, export_paths(cfg.export), probed.images)
     return metrics
+
+
+def write_predictions(cfg: TrainConfig, folder: Path, overrides: Sequence[str]) -> dict[str, Any]:
+    """`mode=predict`: predictions.csv, and metrics.json saying what was predicted with what."""
+    result = {**predict(cfg, folder), "overrides": list(overrides)}
+    write_metrics(folder / "metrics.json", result)
+    return result
 
 
 def fit(
