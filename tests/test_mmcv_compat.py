@@ -132,3 +132,36 @@ def test_an_initializer_under_model_apply_warns_once():
         warnings.simplefilter("always")
         model.apply(ConstantInit(val=1, layer="Linear"))
     assert len([w for w in caught if "matches no submodule" in str(w.message)]) == 1
+
+
+def test_each_modules_saved_version_reaches_its_load_hook_as_in_mmcv(tmp_path):
+    from toolkit import save_checkpoint
+
+    class Old(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv1, self.conv2 = nn.Conv2d(3, 3, 1), nn.Conv2d(3, 3, 1)
+
+    class New(nn.Module):
+        _version = 2  # conv1 and conv2 were renamed conv0 and conv1
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv0, self.conv1 = nn.Conv2d(3, 3, 1), nn.Conv2d(3, 3, 1)
+
+        def _load_from_state_dict(self, state_dict, prefix, local_metadata, *args, **kwargs):
+            if (local_metadata.get("version") or 0) < 2:
+                for key in list(state_dict):
+                    for old, new in (("conv1", "conv0"), ("conv2", "conv1")):
+                        if key.startswith(prefix + old):
+                            state_dict[key.replace(old, new)] = state_dict.pop(key)
+            super()._load_from_state_dict(state_dict, prefix, local_metadata, *args, **kwargs)
+
+    old, new = Old(), New()
+    saved_new = new.conv0.weight.detach().clone()
+    save_checkpoint(old, tmp_path / "old.pth")
+    save_checkpoint(nn.DataParallel(new), tmp_path / "new.pth")  # the wrapper's versions are its module's
+    load_checkpoint(new, str(tmp_path / "old.pth"), strict=True)  # version 1: renamed on the way in
+    assert torch.equal(new.conv0.weight, old.conv1.weight) and torch.equal(new.conv1.weight, old.conv2.weight)
+    load_checkpoint(new, str(tmp_path / "new.pth"), strict=True)  # version 2: as it is
+    assert torch.equal(new.conv0.weight, saved_new)

@@ -16,7 +16,7 @@ EXPECTED = {
     "GELU": nn.GELU,
     "SiLU": nn.SiLU,
     "Swish": Swish,
-    "HSwish": HSwish,
+    "HSwish": nn.Hardswish,  # as MMCV builds it on torch 1.7 and later
     "Clamp": Clamp,
     "Clip": Clamp,  # MMCV registers Clamp under Clip too
     "HSigmoid": HSigmoid,

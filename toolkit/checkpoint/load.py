@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,7 +22,7 @@ from torch import nn
 from .errors import CheckpointError
 from .io import MapLocation
 from .sources import load_from_source
-from .state_dict import extract_state_dict, load_state_dict, select_prefix
+from .state_dict import extract_state_dict, load_state_dict, metadata_of, select_prefix
 from .state_dict import revise_keys as apply_key_rules
 
 DEFAULT_REVISE_KEYS = ((r"^module\.", ""),)
@@ -62,10 +63,14 @@ def load_checkpoint(
     """
     checkpoint = load_from_source(filename, map_location=map_location, weights_only=weights_only)
     state_dict = apply_key_rules(extract_state_dict(checkpoint), revise_keys, strict=strict)
+    metadata = metadata_of(checkpoint)  # kept through revise_keys, as MMCV keeps it
     if prefix:
         prefix = prefix if prefix.endswith(".") else f"{prefix}."
         state_dict = select_prefix(state_dict, prefix)
         if not state_dict:
             raise CheckpointError(f"no key of {filename!r} starts with the prefix {prefix!r}")
+        metadata = OrderedDict()  # the versions of the whole model's modules, not of the part loaded
+    state_dict = OrderedDict(state_dict)
+    state_dict._metadata = metadata  # type: ignore[attr-defined]
     load_state_dict(model, state_dict, strict=strict, logger=logger)
     return checkpoint

@@ -11,12 +11,14 @@ from __future__ import annotations
 import logging
 import re
 import warnings
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 import torch
 from torch import nn
 
+from .._compat.torch import with_metadata_of
 from .errors import CheckpointError, CheckpointMismatchError
 
 NETWORK_PREFIX_KEY = "network_prefix"
@@ -98,7 +100,9 @@ def load_state_dict(
             if key in own and isinstance(own[key], torch.Tensor) and not isinstance(value, torch.Tensor)
         }
     )
-    fitting = {key: value for key, value in state_dict.items() if key not in mismatched}
+    fitting = with_metadata_of(
+        state_dict, OrderedDict((key, value) for key, value in state_dict.items() if key not in mismatched)
+    )  # each module's saved version reaches its _load_from_state_dict, as in torch and MMCV
     incompatible = module.load_state_dict(fitting, strict=False)
     result = LoadResult(
         [key for key in incompatible.missing_keys if key not in mismatched and "num_batches_tracked" not in key],
@@ -158,6 +162,33 @@ def extract_state_dict(checkpoint: Any) -> dict[str, torch.Tensor]:
     if isinstance(prefix, str) and prefix:
         state_dict = select_prefix(state_dict, prefix) or state_dict
     return state_dict
+
+
+def metadata_of(checkpoint: Any) -> OrderedDict:
+    """The `_metadata` (each module's state-dict version) of a checkpoint's state dict, keyed as the bare
+    network names its modules (a `network_prefix` stripped); empty when it has none.
+
+    >>> from collections import OrderedDict
+    >>> state = OrderedDict(w=1)
+    >>> state._metadata = OrderedDict([('', {'version': 1}), ('net', {'version': 2}), ('net.conv', {'version': 1})])
+    >>> dict(metadata_of({'state_dict': state, 'network_prefix': 'net.'}))
+    {'': {'version': 2}, 'conv': {'version': 1}}
+    """
+    state_dict = checkpoint
+    for key in ("state_dict", "model"):
+        if isinstance(checkpoint, Mapping) and isinstance(checkpoint.get(key), Mapping):
+            state_dict = checkpoint[key]
+            break
+    metadata = getattr(state_dict, "_metadata", None) or OrderedDict()
+    prefix = checkpoint.get(NETWORK_PREFIX_KEY) if isinstance(checkpoint, Mapping) else None
+    if not (isinstance(prefix, str) and prefix):
+        return OrderedDict(metadata)
+    name = prefix.rstrip(".")
+    return OrderedDict(
+        ("" if key == name else key[len(prefix) :], value)
+        for key, value in metadata.items()
+        if key == name or key.startswith(prefix)
+    )
 
 
 def select_prefix(state_dict: Mapping[str, Any], prefix: str) -> dict[str, Any]:

@@ -35,9 +35,10 @@ class Swish(nn.Module):
         return x * torch.sigmoid(x)
 
 
-@ACTIVATION_LAYERS.register_module()
 class HSwish(nn.Module):
-    """Hard swish `x * relu6(x + 3) / 6` (MobileNetV3), with MMCV's `inplace` argument.
+    """Hard swish `x * relu6(x + 3) / 6` (MobileNetV3), with MMCV's `inplace` argument. As MMCV does on
+    torch 1.7 and later, `build_activation_layer(dict(type='HSwish'))` builds torch's `nn.Hardswish`
+    (the same function, one fused op); this class stays for code that names it.
 
     Args:
         inplace: Compute in place.
@@ -53,6 +54,9 @@ class HSwish(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.act(x + 3) / 6
+
+
+ACTIVATION_LAYERS.register_module("HSwish", module=nn.Hardswish)
 
 
 @ACTIVATION_LAYERS.register_module(name=["Clamp", "Clip"])
