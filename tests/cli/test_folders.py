@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from toolkit.app.folders import lock_sweep_folder
 from toolkit.errors import ConfigError
@@ -106,19 +107,34 @@ def test_a_sweep_folder_is_refused_resumed_and_locked(sweep):
         held.close()
 
 
-def test_sigterm_is_not_a_finished_run_and_resume_finishes_it(train, tmp_path, monkeypatch):
+@pytest.mark.parametrize(("number", "name", "status"), [(15, "SIGTERM", 143), (2, "SIGINT", 130)])
+def test_sigterm_or_ctrl_c_is_not_a_finished_run_and_resume_finishes_it(
+    train, tmp_path, monkeypatch, number, name, status
+):
     monkeypatch.syspath_prepend(str(Path(__file__).parent))  # a user's callback, as in test_train.py
     stop = ["+callbacks.stop._target_=stop_after_epoch.SignalOnce", "+callbacks.stop.epoch=1"]
-    stop += ["+callbacks.stop.signal_number=15", f"+callbacks.stop.marker={tmp_path / 'stopped'}"]
+    stop += [f"+callbacks.stop.signal_number={number}", f"+callbacks.stop.marker={tmp_path / 'stopped'}"]
     stopped = train("trainer.max_epochs=2", "sched=none", *stop, check=False)
-    assert stopped.process.returncode == 143  # 128 + SIGTERM: a scheduler sees it did not finish
-    assert stopped.process.stderr.startswith(
-        "Error: training stopped by SIGTERM (a preemption, scancel or kill) in epoch 2"
-    )
-    assert stopped.process.stderr.rstrip().endswith(f"continue it with resume=true hydra.run.dir={stopped.folder}")
+    assert stopped.process.returncode == status  # 128 + the signal: a scheduler sees it did not finish
+    resume = f"resume with: python train.py hydra.run.dir={stopped.folder} resume=true"
+    assert stopped.process.stderr.splitlines()[-1] == f"stopped by {name} after epoch 1; {resume}"
     assert not (stopped.folder / "metrics.json").exists()
+    last = torch.load(stopped.folder / "checkpoints" / "last.ckpt", weights_only=True)
+    assert last["epoch"] == 0 and last["state_dict"]  # epoch 1 (counted from 0), whole and loadable
     resumed = train("resume=true")  # the same command line, from the folder
     assert resumed.metrics["epochs"] == 2
+
+
+def test_a_job_stopped_by_sigterm_is_interrupted_in_the_summary_and_resume_finishes_it(sweep, tmp_path):
+    stop = ["+callbacks.stop._target_=stop_after_epoch.SignalOnce", "+callbacks.stop.epoch=1"]
+    stop += ["+callbacks.stop.signal_number=15", f"+callbacks.stop.marker={tmp_path / 'stopped'}"]
+    arguments = ["trainer.max_epochs=2", "sched=none", *stop, "norm=bn,gn"]
+    stopped, folder = sweep(*arguments, pythonpath=Path(__file__).parent)
+    assert stopped.returncode != 0
+    rows = summary_rows(folder)
+    assert rows[0]["status"] == "interrupted" and rows[0]["error"].startswith("StoppedBySignal: stopped by SIGTERM")
+    resumed, _ = sweep(*arguments, "resume=true", pythonpath=Path(__file__).parent)
+    assert resumed.returncode == 0 and [row["status"] for row in summary_rows(folder)] == ["completed"] * 2
 
 
 @pytest.mark.slow

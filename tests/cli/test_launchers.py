@@ -61,4 +61,15 @@ def test_slurm_launcher_config_composes(compose_config):
     cfg = compose_config("hydra/launcher=slurm", return_hydra_config=True)
     launcher = cfg.hydra.launcher
     assert launcher._target_.endswith("SlurmLauncher")
-    assert (launcher.timeout_min, launcher.tasks_per_node, launcher.gpus_per_node) == (240, 1, 1)
+    assert (launcher.timeout_min, launcher.tasks_per_node, launcher.gpus_per_node, launcher.mem_gb) == (
+        240,
+        1,
+        None,
+        None,
+    )
+    on_gpus = compose_config(
+        "hydra/launcher=slurm", "trainer.accelerator=gpu", "trainer.devices=4", return_hydra_config=True
+    )
+    assert on_gpus.hydra.launcher.gpus_per_node == 4  # follows the Trainer unless set
+    asked = ["hydra/launcher=slurm", "hydra.launcher.gpus_per_node=2", "hydra.launcher.mem_gb=16"]
+    assert compose_config(*asked, return_hydra_config=True).hydra.launcher.mem_gb == 16

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from toolkit.errors import StoppedBySignal
 from toolkit.models import SimpleCNN
 from toolkit.training.run import run
 
@@ -92,8 +93,9 @@ def test_ctrl_c_stops_after_the_last_finished_epoch(compose_config, tmp_path, mo
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C raises KeyboardInterrupt
     try:
         stop = [*STOP_AT_EPOCH_3, f"+callbacks.stop.signal_number={int(signal.SIGINT)}"]
-        with pytest.raises(SystemExit):  # Lightning's graceful stop
+        with pytest.raises(StoppedBySignal, match="stopped by SIGINT after epoch 2") as stopped:  # graceful
             run(compose_config(*SYNTHETIC, *stop), tmp_path)
+        assert stopped.value.exit_status == 130
     finally:
         signal.signal(signal.SIGINT, previous)
     assert torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == 1

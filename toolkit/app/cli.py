@@ -5,9 +5,10 @@ starts, so `--help` and `--cfg job` answer at once.
 
 Bad input (a config that cannot be built, a checkpoint that cannot be read, a loss that becomes
 NaN, a disk too full for a checkpoint) ends a single run with its message alone on stderr and exit
-status 1 (143 for SIGTERM, with the way to resume); a run stopped before training leaves behind
-nothing that it created, and never anything that was there before it (`toolkit.app.folders`).
-Inside a `-m` sweep the error is recorded as the job's failure instead. Anything else is a bug and
+status 1; SIGTERM and Ctrl-C end it with one line that gives the way to resume, and exit status 143
+and 130. A run stopped before training leaves behind nothing that it created, and never anything
+that was there before it (`toolkit.app.folders`). Inside a `-m` sweep the error is recorded as the
+job's failure instead (`interrupted` for a signal). Anything else is a bug and
 keeps its traceback.
 """
 
@@ -48,7 +49,10 @@ def task(cfg: DictConfig) -> float | None:
             raise
         if isinstance(error, ConfigError | CheckpointError):
             discard_run_folder(output_dir(), HydraConfig.get().job.name)
-        print(f"Error: {one_message(error)}", file=sys.stderr)
+        print(
+            one_message(error) if isinstance(error, StoppedBySignal) else f"Error: {one_message(error)}",
+            file=sys.stderr,
+        )
         sys.exit(getattr(error, "exit_status", 1))
     return optimized_value(metrics, cfg.optimized_metric)
 

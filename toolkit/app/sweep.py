@@ -26,7 +26,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from ..config.root import check_optimized_metric, without_resume
-from ..errors import ConfigError, one_message
+from ..errors import ConfigError, StoppedBySignal, one_message
 from ..figures import pyplot, save_png
 from ..files import atomic_file
 from ..metrics import ACROSS_SEEDS, NAMES
@@ -205,6 +205,8 @@ class SweepSummary(Callback):
                 _ = job_return.return_value  # a failed job's return value is its error, raised again here
             except Exception as error:
                 status["error"] = f"{type(error).__name__}: {one_message(error)}".splitlines()[0]
+                if isinstance(error, StoppedBySignal):  # SIGTERM or Ctrl-C: resume=true continues it
+                    status["status"] = "interrupted"
         with atomic_file(folder / "job_status.json", "w") as file:
             json.dump(status, file)
         write_summary(Path(config.hydra.sweep.dir), config.optimized_metric)

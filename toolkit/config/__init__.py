@@ -3,6 +3,7 @@
 Importing this package registers the schemas in Hydra's ConfigStore; it imports no torch.
 """
 
+from . import resolvers  # noqa: F401 (registers the config tree's resolvers)
 from .root import Mode, TrainConfig
 from .store import SCHEMAS, register_configs
 

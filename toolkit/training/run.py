@@ -155,13 +155,25 @@ def fit(
         with_context(error, "training stopped: ", f"; {kept_checkpoint(folder)}")
         raise
     except SIGTERMException as error:  # Lightning ends fit quietly (exit status 0) on SIGTERM
-        raise StoppedBySignal(
-            f"training stopped by SIGTERM (a preemption, scancel or kill) in epoch {trainer.current_epoch + 1}; "
-            f"{kept_checkpoint(folder)}: continue it with resume=true hydra.run.dir={folder}",
-            128 + signal.SIGTERM,
-        ) from error
+        raise stopped_by(signal.SIGTERM, trainer, folder) from error
+    except SystemExit as error:  # Lightning's answer to Ctrl-C: a graceful stop, then sys.exit(1)
+        if not trainer.interrupted:
+            raise
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # Lightning ignores any further Ctrl-C
+        raise stopped_by(signal.SIGINT, trainer, folder) from error
     report_early_stop(trainer)
     return best_checkpoint(trainer)
+
+
+def stopped_by(number: signal.Signals, trainer: L.Trainer, folder: Path) -> StoppedBySignal:
+    """The one line a run stopped by SIGTERM (a preemption, scancel, kill) or SIGINT (Ctrl-C) ends with: the
+    epochs its last.ckpt holds and the command that continues it; exit status 128 + the signal's number."""
+    done = trainer.current_epoch  # the epoch in progress, counted from 0: as many have finished
+    kept = f"after epoch {done}" if (folder / "checkpoints" / "last.ckpt").is_file() else "before its first checkpoint"
+    return StoppedBySignal(
+        f"stopped by {number.name} {kept}; resume with: python train.py hydra.run.dir={folder} resume=true",
+        128 + number,
+    )
 
 
 def final_metrics(trainer: L.Trainer) -> dict[str, Any]:
