@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,8 @@ def task(cfg: DictConfig) -> float | None:
     from ..training import run
     from ..training.module import NonFiniteLossError
 
+    if restarted_by_slurm():  # requeued (scontrol requeue, preemption, submitit's timeout): go on from last.ckpt
+        cfg.resume = True
     try:
         check_strategy(cfg)
         metrics = run(cfg, output_dir(), overrides(), thread_count(cfg))
@@ -55,6 +58,16 @@ def task(cfg: DictConfig) -> float | None:
         )
         sys.exit(getattr(error, "exit_status", 1))
     return optimized_value(metrics, cfg.optimized_metric)
+
+
+def restarted_by_slurm() -> bool:
+    """Whether SLURM runs this job again after requeueing it (`SLURM_RESTART_COUNT` is 1 or more): its
+    output folder is the one it was given at submission, so it continues the run there.
+
+    >>> import os; os.environ.pop('SLURM_RESTART_COUNT', None) and None; restarted_by_slurm()
+    False
+    """
+    return int(os.environ.get("SLURM_RESTART_COUNT", "0") or 0) > 0
 
 
 def optimized_value(metrics: dict[str, Any], name: str) -> float | None:

@@ -47,8 +47,9 @@ def sweeping() -> bool:
 
 def check_strategy(cfg: TrainConfig) -> None:
     """Stop a `-m` sweep's job that asks for `trainer.strategy=ddp`: Lightning starts each of its ranks by
-    running the command line again, which would re-enter the sweep."""
-    if sweeping() and cfg.trainer.get("strategy") == "ddp":
+    running the command line again, which would re-enter the sweep; unless SLURM started the ranks as its
+    tasks (`hydra.launcher.tasks_per_node`), which Lightning's plain `ddp` joins."""
+    if sweeping() and cfg.trainer.get("strategy") == "ddp" and int(os.environ.get("SLURM_NTASKS", "1")) < 2:
         raise ConfigError(
             "trainer.strategy=ddp starts each rank by running the command line again, which re-enters a -m sweep: "
             "use trainer.strategy=ddp_spawn (as trainer=ddp and trainer=ddp_cpu do)"

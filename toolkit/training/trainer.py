@@ -12,6 +12,7 @@ from typing import Any
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.plugins.environments import SLURMEnvironment
 
 from ..config.bridge import to_builder_cfg
 from ..config.root import TrainConfig
@@ -60,6 +61,8 @@ def make_trainer(cfg: TrainConfig, folder: Path) -> L.Trainer:
     """A Trainer with the config's arguments, its `callbacks` and its `logger` entries."""
     arguments = to_builder_cfg(cfg.trainer)
     plugins: list[Any] = [AtomicCheckpointIO()]
+    if SLURMEnvironment.detect():  # a requeued job resumes from last.ckpt (`task`); Lightning requeues nothing
+        plugins.append(SLURMEnvironment(auto_requeue=False))
     if arguments.pop("sync_batchnorm", False):
         plugins.append(ToolkitSyncBatchNorm())
     check_devices(arguments)

@@ -1,0 +1,134 @@
+"""The SLURM launcher on a real one-node cluster (`scripts/slurm_cluster.sh start`, then `SLURM_CONF`
+exported): sweeps submitted as job arrays, failures, requeues and DDP across SLURM tasks."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LAUNCHER = ["hydra/launcher=slurm", "hydra.launcher.cpus_per_task=1", "hydra.launcher.timeout_min=10"]
+
+
+def cluster_reason() -> str | None:
+    """Why the tests cannot run here (None: a cluster answers)."""
+    if not os.environ.get("SLURM_CONF") or shutil.which("sinfo") is None:
+        return "no SLURM cluster: start one with scripts/slurm_cluster.sh start and export SLURM_CONF"
+    answer = subprocess.run(["sinfo", "-h", "-o", "%t"], capture_output=True, text=True, timeout=30)
+    return None if answer.returncode == 0 and answer.stdout.strip() else f"sinfo does not answer: {answer.stderr}"
+
+
+pytestmark = [pytest.mark.slurm, pytest.mark.slow]
+if reason := cluster_reason():
+    pytestmark.append(pytest.mark.skip(reason=reason))
+
+
+def sweep(
+    folder: Path, *overrides: str, wait: bool = True, timeout: float = 240
+) -> subprocess.Popen | subprocess.CompletedProcess:
+    command = [sys.executable, str(ROOT / "train.py"), "-m", *LAUNCHER, f"hydra.sweep.dir={folder}", *overrides]
+    callbacks = [str(Path(__file__).parent), str(ROOT / "tests" / "cli")]  # the jobs import the tests' callbacks
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(callbacks)}
+    if not wait:
+        return subprocess.Popen(
+            command, cwd=folder.parent, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+    return subprocess.run(command, cwd=folder.parent, env=environment, capture_output=True, text=True, timeout=timeout)
+
+
+def summary(folder: Path) -> list[dict[str, str]]:
+    with open(folder / "summary.csv") as file:
+        return list(csv.DictReader(file))
+
+
+def job_ids(folder: Path) -> list[str]:
+    """The SLURM ids of a sweep's jobs: submitit's folders, `<array>_<index>` (a sweep of one: `<job>`)."""
+    names = [path.name for path in (folder / ".submitit").iterdir() if path.is_dir()]
+    tasks = sorted(name for name in names if "_" in name)
+    return tasks or sorted(name for name in names if name.isdigit())
+
+
+def states(ids: list[str]) -> dict[str, str]:
+    listed = subprocess.run(
+        ["sacct", "-n", "-X", "-P", "-o", "JobID,State", "-j", ",".join(ids)], capture_output=True, text=True
+    ).stdout
+    return dict(line.split("|", 1) for line in listed.split())
+
+
+def until(condition, seconds: float = 60) -> None:
+    end = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.5)
+
+
+def test_a_two_job_sweep_completes_as_a_job_array_and_sacct_says_so(tmp_path):
+    folder = tmp_path / "sweep"
+    result = sweep(folder, "trainer.max_epochs=1", "norm=bn,gn")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert [row["status"] for row in summary(folder)] == ["completed", "completed"]
+    ids = job_ids(folder)
+    assert len(ids) == 2 and len({identifier.split("_")[0] for identifier in ids}) == 1  # one array
+    until(lambda: set(states(ids).values()) == {"COMPLETED"})
+
+
+def test_a_failed_job_is_reported_as_failed_and_the_sweep_ends(tmp_path):
+    folder = tmp_path / "sweep"
+    result = sweep(folder, "trainer.max_epochs=1", "norm=gn", "norm.num_groups=3,8")
+    assert result.returncode == 1
+    rows = summary(folder)
+    assert [row["status"] for row in rows] == ["failed", "completed"]
+    assert "num_groups=3 does not divide" in rows[0]["error"]
+
+
+def test_resume_true_continues_a_slurm_sweep_whose_job_failed(tmp_path):
+    folder = tmp_path / "sweep"
+    fail = ["+callbacks.fail._target_=stop_after_epoch.FailOnce", f"+callbacks.fail.marker={tmp_path / 'failed'}"]
+    first = sweep(folder, "trainer.max_epochs=1", *fail, "norm=bn,gn")
+    assert first.returncode == 1 and sorted(row["status"] for row in summary(folder)) == ["completed", "failed"]
+    resumed = sweep(folder, "resume=true")  # the sweep's own overrides come from its folder
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    assert [row["status"] for row in summary(folder)] == ["completed", "completed"]
+
+
+def test_a_requeued_job_continues_from_its_last_checkpoint_to_the_metrics_of_an_uninterrupted_one(tmp_path):
+    run = ["trainer.max_epochs=3", "trainer.deterministic=true", "sched=none", "seed=3"]
+    pause = ["+callbacks.pause._target_=pause_once.PauseOnce", "+callbacks.pause.epoch=1"]
+    pause += ["+callbacks.pause.seconds=60", f"+callbacks.pause.marker={tmp_path / 'paused'}"]
+    requeued = sweep(tmp_path / "requeued", *run, *pause, wait=False)
+    try:
+        last = tmp_path / "requeued" / "0" / "checkpoints" / "last.ckpt"
+        until(lambda: last.is_file() and (tmp_path / "paused").exists(), 120)
+        (job,) = job_ids(tmp_path / "requeued")
+        subprocess.run(["scontrol", "requeue", job], check=True)
+        output, _ = requeued.communicate(timeout=240)
+    finally:
+        requeued.kill()
+    assert requeued.returncode == 0, output[-4000:]
+    assert (
+        "REQUEUED"
+        in subprocess.run(["sacct", "-n", "-D", "-X", "-o", "State", "-j", job], capture_output=True, text=True).stdout
+    )
+    uninterrupted = sweep(tmp_path / "plain", *run)
+    assert uninterrupted.returncode == 0
+    metrics = [json.loads((tmp_path / name / "0" / "metrics.json").read_text()) for name in ("requeued", "plain")]
+    for name in ("val_acc", "val_loss", "test_acc", "train_loss", "epochs"):
+        assert metrics[0][name] == metrics[1][name], name
+
+
+def test_two_slurm_tasks_form_one_ddp_run(tmp_path):
+    folder = tmp_path / "sweep"
+    ddp = ["hydra.launcher.tasks_per_node=2", "trainer=ddp", "trainer.strategy=ddp", "trainer.devices=2"]
+    result = sweep(folder, *ddp, "trainer.accelerator=cpu", "trainer.max_epochs=1", "norm=syncbn")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    metrics = json.loads((folder / "0" / "metrics.json").read_text())
+    assert metrics["environment"]["world_size"] == 2 and 0 <= metrics["val_acc"] <= 1
+    assert [row["status"] for row in summary(folder)] == ["completed"]
