@@ -75,6 +75,9 @@ def test_unknown_option_and_misspelt_key_fail_before_training(launch):
     assert misspelt.returncode == 1 and "Key 'num_grups' not in 'GroupNormConfig'" in misspelt.stderr
     wrong_type = launch("trainer.max_epochs=many")
     assert wrong_type.returncode == 1 and "trainer.max_epochs=many" in wrong_type.stderr
+    paramwise = launch("optim.paramwise_cfg.norm_decay=0")
+    expected = "Error: optim.paramwise_cfg.norm_decay: no such key (did you mean 'norm_decay_mult'?); the keys are"
+    assert paramwise.returncode == 1 and paramwise.stderr.startswith(f"{expected} bias_lr_mult, bias_decay_mult,")
 
 
 def test_console_script_works_from_any_folder(tmp_path):

@@ -14,6 +14,8 @@ keeps its traceback.
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import logging
 import math
 import os
@@ -142,9 +144,37 @@ def with_saved_overrides(arguments: list[str]) -> list[str]:
     return [*arguments, *(override for override in saved if override_key(override) not in given)]
 
 
+def check_paramwise_overrides(arguments: list[str]) -> None:
+    """Stop on an override of an `optim.paramwise_cfg` key that MMCV's rules do not have, listing the keys
+    (Hydra would only say that the key is not in ParamwiseConfig).
+
+    >>> check_paramwise_overrides(['optim.paramwise_cfg.norm_decay=0'])
+    Traceback (most recent call last):
+    toolkit.errors.ConfigError: optim.paramwise_cfg.norm_decay: no such key (did you mean 'norm_decay_mult'?); ...
+    """
+    from ..config.training import ParamwiseConfig
+
+    known = [field.name for field in dataclasses.fields(ParamwiseConfig)]
+    for argument in arguments:
+        key = override_key(argument)
+        if key.startswith(PARAMWISE_PREFIX) and key.split(".")[2] not in known:
+            name = key.split(".")[2]
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"{PARAMWISE_PREFIX}{name}: no such key{hint}; the keys are {', '.join(known)}")
+
+
+PARAMWISE_PREFIX = "optim.paramwise_cfg."
+
+
 def main() -> None:
     """Run `task` under Hydra with the config tree shipped in the package."""
     sys.argv[1:] = with_saved_overrides(sys.argv[1:])
+    try:
+        check_paramwise_overrides(sys.argv[1:])
+    except ConfigError as error:
+        print(f"Error: {error}", file=sys.stderr)
+        sys.exit(1)
     for folder in config_dirs(sys.argv[1:]):
         if not Path(folder).expanduser().is_dir():
             print(
