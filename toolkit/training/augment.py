@@ -112,7 +112,7 @@ def recipe_transforms(node: DictConfig) -> tuple[list[Transform], list[Transform
     return instantiated(node, "train"), instantiated(node, "eval")
 
 
-def check_fits(
+def check_recipe_fits(
     transforms: Sequence[Transform], size: int, fixed_size: int | None, standardized: bool, data_name: str
 ) -> None:
     """Stop when a recipe cannot work on a data set's images: a crop larger than images of a fixed size,
@@ -129,7 +129,7 @@ def check_fits(
         ConfigError: Naming the key and the data set's images.
 
     Example:
-        >>> check_fits([], 40, 32, False, 'data=cifar10')
+        >>> check_recipe_fits([], 40, 32, False, 'data=cifar10')
         Traceback (most recent call last):
         toolkit.errors.ConfigError: augment.size=40: larger than the 32x32 images of data=cifar10; crop to 32 or less
     """
@@ -285,5 +285,5 @@ def apply_recipe(node: DictConfig, datamodule: Any, data_name: str) -> None:
         return
     fill_in(node, datamodule.image_size, datamodule.autoaugment_policy)
     train, evaluation = recipe_transforms(node)
-    check_fits(train, node.size, datamodule.fixed_size, datamodule.statistics is None, data_name)
+    check_recipe_fits(train, node.size, datamodule.fixed_size, datamodule.statistics is None, data_name)
     datamodule.set_transforms(train, evaluation, node.size)
