@@ -9,17 +9,24 @@ SIGKILL the process dies with no chance to clean up (a power cut, the out-of-mem
 SIGINT it is Ctrl-C, which Lightning turns into a graceful stop.
 """
 
+import multiprocessing
 import os
 
 import lightning as L
 
 
 class SignalAtEpochStart(L.Callback):
-    def __init__(self, epoch: int, signal_number: int) -> None:
-        self.epoch, self.signal_number = epoch, signal_number
+    """`workers=true`: the data loaders' worker processes get the signal too, as every process of a job
+    does when SLURM or a terminal's Ctrl-C signals it."""
+
+    def __init__(self, epoch: int, signal_number: int, workers: bool = False) -> None:
+        self.epoch, self.signal_number, self.workers = epoch, signal_number, workers
 
     def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         if trainer.current_epoch == self.epoch:
+            if self.workers:
+                for worker in multiprocessing.active_children():
+                    os.kill(worker.pid, self.signal_number)
             os.kill(os.getpid(), self.signal_number)
 
 
@@ -50,8 +57,8 @@ class SignalOnce(SignalAtEpochStart):
     """`SignalAtEpochStart` in the first run that gets there only: it leaves the file `marker`, so a resumed
     run (or sweep) with the same command line goes through."""
 
-    def __init__(self, epoch: int, signal_number: int, marker: str) -> None:
-        super().__init__(epoch, signal_number)
+    def __init__(self, epoch: int, signal_number: int, marker: str, workers: bool = False) -> None:
+        super().__init__(epoch, signal_number, workers)
         self.marker = marker
 
     def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:

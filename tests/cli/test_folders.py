@@ -125,6 +125,26 @@ def test_sigterm_or_ctrl_c_is_not_a_finished_run_and_resume_finishes_it(
     assert resumed.metrics["epochs"] == 2
 
 
+@pytest.mark.parametrize(("number", "name", "status"), [(15, "SIGTERM", 143), (2, "SIGINT", 130)])
+def test_loader_workers_ignore_the_signal_that_every_process_of_the_job_gets(
+    train, tmp_path, monkeypatch, number, name, status
+):
+    """SLURM signals every process of a job, a terminal's Ctrl-C its whole process group: the loaders'
+    workers get the signal too, ignore it, and the run stops after its last checkpoint; resumed, it ends
+    with the metrics of a run never stopped (the workers are seeded as before)."""
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    run = ["trainer.max_epochs=2", "sched=none", "data.num_workers=2", "augment=cifar", "data=synthetic"]
+    stop = ["+callbacks.stop._target_=stop_after_epoch.SignalOnce", "+callbacks.stop.epoch=1"]
+    stop += [f"+callbacks.stop.signal_number={number}", f"+callbacks.stop.marker={tmp_path / 'stopped'}"]
+    stopped = train(*run, *stop, "+callbacks.stop.workers=true", check=False)
+    assert stopped.process.returncode == status, stopped.output[-3000:]
+    assert stopped.process.stderr.splitlines()[-1].startswith(f"stopped by {name} after epoch 1; resume with: ")
+    resumed = train(*run, *stop, "+callbacks.stop.workers=true", "resume=true")
+    uninterrupted = train(*run, name="plain")
+    for key in ("train_loss", "val_loss", "val_acc", "test_acc"):
+        assert resumed.metrics[key] == uninterrupted.metrics[key], key
+
+
 def test_a_job_stopped_by_sigterm_is_interrupted_in_the_summary_and_resume_finishes_it(sweep, tmp_path):
     stop = ["+callbacks.stop._target_=stop_after_epoch.SignalOnce", "+callbacks.stop.epoch=1"]
     stop += ["+callbacks.stop.signal_number=15", f"+callbacks.stop.marker={tmp_path / 'stopped'}"]

@@ -135,3 +135,26 @@ def test_recipes_that_do_not_fit_the_data_stop_before_training(compose_config, t
     with pytest.raises(ConfigError, match=r"data\.download=true: DigitsData ships with the package"):
         run(compose_config("data.download=true"), tmp_path / "download")
     assert not any((tmp_path / name).exists() for name in ("big", "colour", "custom", "download"))
+
+
+def test_a_seeded_index_fixes_a_samples_random_transforms_in_any_process_and_keeps_the_global_state():
+    import pickle
+
+    from torch.utils.data import TensorDataset
+    from torchvision.transforms import v2
+
+    from toolkit.training.augment import SeededIndex, Transformed
+    from toolkit.training.data import EpochSeededSampler
+
+    images = Transformed(TensorDataset(torch.rand(4, 3, 16, 16), torch.arange(4)), v2.RandomResizedCrop(8))
+    index = pickle.loads(pickle.dumps(SeededIndex(2, seed=7)))  # as it reaches a loader's worker
+    assert (index, index.seed) == (2, 7)
+    state = torch.random.get_rng_state()
+    first, again = images[index][0], images[SeededIndex(2, seed=7)][0]
+    assert torch.equal(torch.random.get_rng_state(), state)  # dropout and the rest draw as before
+    assert torch.equal(first, again) and not torch.equal(first, images[SeededIndex(2, seed=8)][0])
+    sampler = EpochSeededSampler(4, seed=0)
+    seeds = [index.seed for index in sampler]
+    assert seeds == [index.seed for index in sampler] and len(set(seeds)) == 4
+    sampler.set_epoch(1)
+    assert not set(seeds) & {index.seed for index in sampler}  # each epoch draws anew

@@ -189,7 +189,9 @@ class ImagePipeline:
 
 
 class Transformed(Dataset):
-    """The samples of `source` with `pipeline` applied to their images (labels as they are).
+    """The samples of `source` with `pipeline` applied to their images (labels as they are). An index
+    that carries a seed (a `SeededIndex`, as the training sampler hands out) fixes the random draws of the
+    pipeline for that sample, whatever process or worker applies it.
 
     Args:
         source: A data set of (image, label) samples.
@@ -210,7 +212,36 @@ class Transformed(Dataset):
 
     def __getitem__(self, index: int) -> tuple[Any, Any]:
         image, label = self.source[index]
-        return self.pipeline(image), label
+        seed = getattr(index, "seed", None)
+        if seed is None:
+            return self.pipeline(image), label
+        with torch.random.fork_rng(devices=[]):  # the process's own random state stays as it was
+            torch.random.default_generator.manual_seed(seed)
+            return self.pipeline(image), label
+
+
+class SeededIndex(int):
+    """A sample's index that carries the seed its random transforms draw from (see `Transformed`).
+
+    Args:
+        index: The sample's index.
+        seed: The seed of its transforms.
+
+    Example:
+        >>> index = SeededIndex(3, seed=12345)
+        >>> index + 1, index.seed
+        (4, 12345)
+    """
+
+    seed: int
+
+    def __new__(cls, index: int, seed: int) -> SeededIndex:
+        made = super().__new__(cls, index)
+        made.seed = seed
+        return made
+
+    def __reduce__(self) -> tuple[type, tuple[int, int]]:
+        return SeededIndex, (int(self), self.seed)
 
 
 class BatchMixing:

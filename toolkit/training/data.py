@@ -7,20 +7,32 @@ same batches as an uninterrupted one.
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
+from lightning.fabric.utilities.seed import pl_worker_init_function
 from torch.utils.data import DataLoader, Dataset, Sampler, Subset, TensorDataset
 
 from ..errors import ConfigError
-from .augment import ImagePipeline, Transform, Transformed
+from .augment import ImagePipeline, SeededIndex, Transform, Transformed
 
 
 class EpochSeededSampler(Sampler[int]):
-    """A random order of `size` indices that depends only on the seed and the epoch."""
+    """A random order of `size` indices that depends only on the seed and the epoch; each index carries
+    the seed of its sample's random transforms in that epoch (a `SeededIndex`), so a resumed run, in any
+    worker, augments every sample as an uninterrupted run does.
+
+    Example:
+        >>> sampler = EpochSeededSampler(4, seed=0)
+        >>> first = list(sampler)
+        >>> sampler.set_epoch(1)
+        >>> sorted(first) == sorted(sampler) == [0, 1, 2, 3] and first != list(sampler)
+        True
+    """
 
     def __init__(self, size: int, seed: int) -> None:
         self.size, self.seed, self.epoch = size, seed, 0
@@ -30,7 +42,9 @@ class EpochSeededSampler(Sampler[int]):
 
     def __iter__(self) -> Iterator[int]:
         generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
-        return iter(torch.randperm(self.size, generator=generator).tolist())
+        order = torch.randperm(self.size, generator=generator).tolist()
+        seeds = torch.randint(2**62, (self.size,), generator=generator).tolist()
+        return map(SeededIndex, order, seeds)
 
     def __len__(self) -> int:
         return self.size
@@ -119,6 +133,7 @@ class ClassificationData(L.LightningDataModule):
             "num_workers": workers,
             "pin_memory": torch.cuda.is_available() if pin_memory is None else pin_memory,
             "persistent_workers": workers > 0 if persistent_workers is None else persistent_workers and workers > 0,
+            "worker_init_fn": start_worker,
         }
         if prefetch_factor is not None and workers:
             self.loader_options["prefetch_factor"] = prefetch_factor
@@ -203,6 +218,9 @@ class ClassificationData(L.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         sampler = EpochSeededSampler(len(self.train_set), self.seed)
+        # Lightning starts the loader's first iterator, whose workers draw their first indices at once,
+        # before it tells the sampler the epoch: a resumed run would replay epoch 0's order.
+        sampler.set_epoch(epoch_to_start(self.trainer))
         return DataLoader(self.train_set, self.batch_size, sampler=sampler, **self.loader_options)
 
     def val_dataloader(self) -> DataLoader:
@@ -210,6 +228,27 @@ class ClassificationData(L.LightningDataModule):
 
     def test_dataloader(self) -> DataLoader:
         return DataLoader(self.test_set, self.batch_size, **self.loader_options)
+
+
+def epoch_to_start(trainer: L.Trainer | None) -> int:
+    """The epoch (counted from 0) that `trainer` trains next: the one after its checkpoint's on a resume."""
+    return trainer.fit_loop.epoch_progress.current.processed if trainer is not None else 0
+
+
+def start_worker(worker_id: int) -> None:
+    """How a loader's worker process starts: deaf to SIGTERM and SIGINT, which SLURM (a requeue, a
+    preemption, the time limit) and a terminal's Ctrl-C send to every process of a job, so that the
+    training process stops its workers itself after its last checkpoint (a worker killed by the signal
+    would end the run with "DataLoader worker exited unexpectedly"); then seeded as Lightning seeds
+    workers where the run asked for it (`seed_everything(workers=True)`, as every toolkit run does).
+
+    Args:
+        worker_id: The worker's index in its loader.
+    """
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if int(os.environ.get("PL_SEED_WORKERS", "0")):
+        pl_worker_init_function(worker_id)
 
 
 def seeded_order(total: int, seed: int) -> torch.Tensor:

@@ -26,7 +26,7 @@ from ..errors import ConfigError
 from ..files import atomic_file
 from .augment import ImagePipeline, recipe_transforms
 from .checks import load_weights
-from .data import available_cores
+from .data import available_cores, start_worker
 from .image_folder import IMAGE_SUFFIXES, read_image
 from .resume import CONFIG_KEY, DATA_KEY
 
@@ -117,7 +117,7 @@ def predict(cfg: Any, folder: Path) -> dict[str, Any]:
     files = image_files(root)
     images = PredictImages(files, "L" if channels == 1 else "RGB", pipeline_of(config, facts))
     workers = min(available_cores(), 8) if len(files) > 256 else 0
-    loader = DataLoader(images, cfg.predict.batch_size, num_workers=workers)
+    loader = DataLoader(images, cfg.predict.batch_size, num_workers=workers, worker_init_fn=start_worker)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     net.to(device).eval()
     top_k = min(cfg.predict.top_k or 5, len(classes))
