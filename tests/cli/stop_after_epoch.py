@@ -17,13 +17,14 @@ import lightning as L
 
 class SignalAtEpochStart(L.Callback):
     """`workers=true`: the data loaders' worker processes get the signal too, as every process of a job
-    does when SLURM or a terminal's Ctrl-C signals it."""
+    does when SLURM or a terminal's Ctrl-C signals it; `rank=N`: only that rank of a DDP run signals
+    itself (by default every rank does, as SLURM signals every task)."""
 
-    def __init__(self, epoch: int, signal_number: int, workers: bool = False) -> None:
-        self.epoch, self.signal_number, self.workers = epoch, signal_number, workers
+    def __init__(self, epoch: int, signal_number: int, workers: bool = False, rank: int | None = None) -> None:
+        self.epoch, self.signal_number, self.workers, self.rank = epoch, signal_number, workers, rank
 
     def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
-        if trainer.current_epoch == self.epoch:
+        if trainer.current_epoch == self.epoch and self.rank in (None, trainer.global_rank):
             if self.workers:
                 for worker in multiprocessing.active_children():
                     os.kill(worker.pid, self.signal_number)
@@ -54,16 +55,20 @@ def fill_disk(folder: str) -> None:
 
 
 class SignalOnce(SignalAtEpochStart):
-    """`SignalAtEpochStart` in the first run that gets there only: it leaves the file `marker`, so a resumed
-    run (or sweep) with the same command line goes through."""
+    """`SignalAtEpochStart` in the first run that gets there only: it leaves the file `marker` (each DDP rank
+    but the first its own, `marker.rankN`), so a resumed run (or sweep) with the same command line goes
+    through."""
 
-    def __init__(self, epoch: int, signal_number: int, marker: str, workers: bool = False) -> None:
-        super().__init__(epoch, signal_number, workers)
+    def __init__(
+        self, epoch: int, signal_number: int, marker: str, workers: bool = False, rank: int | None = None
+    ) -> None:
+        super().__init__(epoch, signal_number, workers, rank)
         self.marker = marker
 
     def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
-        if trainer.current_epoch == self.epoch and not os.path.exists(self.marker):
-            open(self.marker, "w").close()
+        marker = self.marker if trainer.global_rank == 0 else f"{self.marker}.rank{trainer.global_rank}"
+        if trainer.current_epoch == self.epoch and not os.path.exists(marker):
+            open(marker, "w").close()
             super().on_train_epoch_start(trainer, module)
 
 

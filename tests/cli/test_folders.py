@@ -145,6 +145,30 @@ def test_loader_workers_ignore_the_signal_that_every_process_of_the_job_gets(
         assert resumed.metrics[key] == uninterrupted.metrics[key], key
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("rank", [None, 1], ids=["every-rank", "rank-1-only"])
+def test_sigterm_stops_every_ddp_rank_at_the_same_step_and_resume_ends_as_an_uninterrupted_run(train, tmp_path, rank):
+    """SLURM signals every task of a job at once; Lightning's own handler then deadlocks the ranks. A
+    signal to any one rank stops them all after the same step, with one line and a whole last.ckpt."""
+    ddp = ["trainer=ddp", "trainer.strategy=ddp", "trainer.devices=2", "trainer.accelerator=cpu"]
+    run = [*ddp, "trainer.max_epochs=3", "sched=none", "trainer.deterministic=true"]
+    stop = ["+callbacks.stop._target_=stop_after_epoch.SignalOnce", "+callbacks.stop.epoch=1"]
+    stop += ["+callbacks.stop.signal_number=15", f"+callbacks.stop.marker={tmp_path / 'stopped'}"]
+    stop += [f"+callbacks.stop.rank={'null' if rank is None else rank}"]
+    with pytest.MonkeyPatch.context() as patch:  # the ranks Lightning starts run the command line again
+        patch.setenv("PYTHONPATH", str(Path(__file__).parent))
+        stopped = train(*run, *stop, check=False, fresh=True)
+        assert stopped.process.returncode == 143, stopped.output[-3000:]
+        assert stopped.process.stderr.count("stopped by SIGTERM after epoch 1; resume with: ") == 1
+        assert torch.load(stopped.folder / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == 0
+        if rank is not None:
+            return
+        resumed = train(*run, *stop, "resume=true", fresh=True)
+        uninterrupted = train(*run, name="plain", fresh=True)
+    for key in ("train_loss", "val_loss", "val_acc", "test_acc"):
+        assert resumed.metrics[key] == uninterrupted.metrics[key], key
+
+
 def test_a_job_stopped_by_sigterm_is_interrupted_in_the_summary_and_resume_finishes_it(sweep, tmp_path):
     stop = ["+callbacks.stop._target_=stop_after_epoch.SignalOnce", "+callbacks.stop.epoch=1"]
     stop += ["+callbacks.stop.signal_number=15", f"+callbacks.stop.marker={tmp_path / 'stopped'}"]

@@ -99,8 +99,27 @@ def test_resume_true_continues_a_slurm_sweep_whose_job_failed(tmp_path):
     assert [row["status"] for row in summary(folder)] == ["completed", "completed"]
 
 
-def test_a_requeued_job_continues_from_its_last_checkpoint_to_the_metrics_of_an_uninterrupted_one(tmp_path):
-    run = ["trainer.max_epochs=3", "trainer.deterministic=true", "sched=none", "seed=3"]
+RUN = ["trainer.max_epochs=3", "trainer.deterministic=true", "sched=none", "seed=3"]  # a job to interrupt
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory) -> dict:
+    """The metrics of `RUN` as a job that nothing interrupts."""
+    folder = tmp_path_factory.mktemp("uninterrupted") / "sweep"
+    result = sweep(folder, *RUN)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return json.loads((folder / "0" / "metrics.json").read_text())
+
+
+def same_result(metrics: dict, uninterrupted: dict) -> None:
+    for name in ("val_acc", "val_loss", "test_acc", "train_loss", "epochs"):
+        assert metrics[name] == uninterrupted[name], name
+
+
+def test_a_requeued_job_continues_from_its_last_checkpoint_to_the_metrics_of_an_uninterrupted_one(
+    tmp_path, uninterrupted
+):
+    run = RUN
     pause = ["+callbacks.pause._target_=pause_once.PauseOnce", "+callbacks.pause.epoch=1"]
     pause += ["+callbacks.pause.seconds=60", f"+callbacks.pause.marker={tmp_path / 'paused'}"]
     requeued = sweep(tmp_path / "requeued", *run, *pause, wait=False)
@@ -117,11 +136,27 @@ def test_a_requeued_job_continues_from_its_last_checkpoint_to_the_metrics_of_an_
         "REQUEUED"
         in subprocess.run(["sacct", "-n", "-D", "-X", "-o", "State", "-j", job], capture_output=True, text=True).stdout
     )
-    uninterrupted = sweep(tmp_path / "plain", *run)
-    assert uninterrupted.returncode == 0
-    metrics = [json.loads((tmp_path / name / "0" / "metrics.json").read_text()) for name in ("requeued", "plain")]
-    for name in ("val_acc", "val_loss", "test_acc", "train_loss", "epochs"):
-        assert metrics[0][name] == metrics[1][name], name
+    same_result(json.loads((tmp_path / "requeued" / "0" / "metrics.json").read_text()), uninterrupted)
+
+
+def test_a_job_signalled_before_its_time_limit_is_requeued_by_submitit_and_ends_as_an_uninterrupted_one(
+    tmp_path, uninterrupted
+):
+    """`hydra.launcher.signal_delay_s` before `timeout_min`, SLURM signals the job (USR2); submitit requeues
+    it, and each attempt continues from the last.ckpt of the one before. With a one-minute limit and the
+    signal 60 s before it, every attempt is signalled at slurmctld's next 30 s tick, so the first one
+    (held after its first checkpoint) surely is, and the job ends after however many attempts it takes."""
+    limit = ["hydra.launcher.timeout_min=1", "hydra.launcher.signal_delay_s=60", "hydra.launcher.max_num_timeout=20"]
+    pause = ["+callbacks.pause._target_=pause_once.PauseOnce", "+callbacks.pause.epoch=1"]
+    pause += ["+callbacks.pause.seconds=100", f"+callbacks.pause.marker={tmp_path / 'paused'}"]
+    folder = tmp_path / "limited"
+    result = sweep(folder, *RUN, *limit, *pause, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    (job,) = job_ids(folder)
+    log = next((folder / ".submitit" / job).glob("*_log.out")).read_text()
+    assert "Caught signal SIGUSR2" in log and "this job is timed-out" in log and "Requeued job" in log
+    assert "Restoring states from the checkpoint path at" in log  # an attempt went on from last.ckpt
+    same_result(json.loads((folder / "0" / "metrics.json").read_text()), uninterrupted)
 
 
 def test_two_slurm_tasks_form_one_ddp_run(tmp_path):

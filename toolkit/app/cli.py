@@ -29,7 +29,7 @@ from omegaconf import DictConfig
 
 from ..config import register_configs
 from ..errors import ConfigError, OutputError, StoppedBySignal, one_message
-from .folders import discard_run_folder  # importing folders registers the resolver of job folders
+from .folders import another_rank_of_the_run, discard_run_folder  # registers the resolver of job folders
 from .help import CONFIG_NAME  # importing help registers the resolver that lists the choices in --help
 from .job import check_strategy, output_dir, overrides, saved_overrides, sweeping, thread_count
 
@@ -52,6 +52,8 @@ def task(cfg: DictConfig) -> float | None:
     except (ConfigError, CheckpointError, NonFiniteLossError, OutputError, StoppedBySignal) as error:
         if sweeping():
             raise
+        if isinstance(error, StoppedBySignal) and another_rank_of_the_run():
+            sys.exit(0)  # the run's first rank reports the stop (a failing rank would make Lightning kill it)
         if isinstance(error, ConfigError | CheckpointError):
             discard_run_folder(output_dir(), HydraConfig.get().job.name)
         print(

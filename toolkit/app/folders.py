@@ -11,7 +11,9 @@ writes anything into it:
   locked while its sweep runs, so a second sweep started into it at the same time stops at once; in a
   resumed sweep each job goes to the folder of the earlier job with the same overrides
   (`job_folder`, the `hydra.sweep.subdir` resolver), new combinations to new folders;
-- a disk with no room for a run's first files stops the run with one line saying so.
+- a disk with no room for a run's first files stops the run with one line saying so;
+- the other ranks of a run with `trainer.strategy=ddp`, which Lightning starts by running the
+  command line again into the same folder, join it unchecked.
 
 What the folder held before the run is remembered, so `discard_run_folder` removes only what the
 run itself created.
@@ -112,6 +114,12 @@ def check_sweep_folder(folder: Path, resume: bool) -> None:
         )
 
 
+def another_rank_of_the_run() -> bool:
+    """Whether this process is a rank that Lightning's plain `ddp` started for a run (by running its command
+    line again with `LOCAL_RANK` set), which joins the folder of the run's first rank instead of checking it."""
+    return int(os.environ.get("LOCAL_RANK", "0")) > 0
+
+
 def lock_sweep_folder(folder: Path) -> IO[Any]:
     """Hold `folder`'s sweep lock for as long as the returned file stays open (the process's life at most)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -131,6 +139,8 @@ class FolderGuard(Callback):
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         folder = Path(config.hydra.run.dir).absolute()
+        if another_rank_of_the_run():
+            return
         try:
             check_run_folder(folder, bool(config.get("resume")), f"{config.hydra.job.name}.log")
             check_room(folder, "hydra.run.dir")

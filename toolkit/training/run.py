@@ -157,7 +157,7 @@ def fit(
     except SIGTERMException as error:  # Lightning ends fit quietly (exit status 0) on SIGTERM
         raise stopped_by(signal.SIGTERM, trainer, folder) from error
     except SystemExit as error:  # Lightning's answer to Ctrl-C: a graceful stop, then sys.exit(1)
-        if not trainer.interrupted:
+        if not isinstance(error.__context__, KeyboardInterrupt):  # another exit: submitit's after a requeue
             raise
         signal.signal(signal.SIGINT, signal.default_int_handler)  # Lightning ignores any further Ctrl-C
         raise stopped_by(signal.SIGINT, trainer, folder) from error
