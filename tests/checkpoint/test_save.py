@@ -71,7 +71,7 @@ def test_checkpoint_loader_takes_mmcv_style_loaders(tmp_path):
             CHECKPOINT_LOADERS.module_dict.pop(prefix)
 
 
-def test_class_names_go_into_meta_and_only_local_files_are_written(tmp_path):
+def test_class_names_go_into_meta_and_only_local_files_are_written(tmp_path, monkeypatch):
     model = nn.Linear(2, 3)
     model.CLASSES = ("cat", "dog", "emu")
     save_checkpoint(nn.DataParallel(model), tmp_path / "named.pth", file_client_args=dict(backend="disk"))
@@ -79,6 +79,31 @@ def test_class_names_go_into_meta_and_only_local_files_are_written(tmp_path):
     with pytest.raises(ValueError, match=r"toolkit saves checkpoints to local files only"):
         save_checkpoint(model, tmp_path / "remote.pth", file_client_args=dict(backend="petrel"))
     assert not (tmp_path / "remote.pth").exists()
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match=r"'s3://bucket/w.pth': toolkit saves checkpoints to local files only"):
+        save_checkpoint(model, "s3://bucket/w.pth")  # MMCV would pick its petrel backend by the prefix
+    assert not list(tmp_path.glob("s3*"))
+
+
+def test_a_registered_module_wrapper_is_looked_through_as_in_mmcv(tmp_path):
+    from toolkit import MODULE_WRAPPERS, is_module_wrapper
+
+    class Wrapper:  # not an nn.Module, as MMCV's own tests write one
+        def __init__(self, module):
+            self.module = module
+
+    model = nn.Sequential(nn.Conv2d(1, 2, 1), nn.BatchNorm2d(2))
+    model.CLASSES = ("a", "b")
+    MODULE_WRAPPERS.register_module(module=Wrapper)
+    try:
+        assert is_module_wrapper(Wrapper(model)) and is_module_wrapper(nn.DataParallel(model))
+        state = get_state_dict(Wrapper(model))
+        assert list(state) == list(model.state_dict()) and state._metadata["1"]["version"] == 2
+        save_checkpoint(Wrapper(model), tmp_path / "w.pth")
+        assert torch.load(tmp_path / "w.pth", weights_only=True)["meta"]["CLASSES"] == ("a", "b")
+    finally:
+        MODULE_WRAPPERS.module_dict.pop("Wrapper")
+    assert not is_module_wrapper(Wrapper(model))
 
 
 def test_the_loader_of_a_path_is_the_one_of_its_longest_prefix_as_in_mmcv():

@@ -7,7 +7,7 @@ from .model_zoo import get_model_zoo_urls
 from .paths import toolkit_home
 from .save import get_state_dict, save_checkpoint, weights_to_cpu
 from .sources import CHECKPOINT_LOADERS, CheckpointLoader, load_from_http, load_from_local, load_from_source
-from .state_dict import LoadResult, extract_state_dict, load_state_dict
+from .state_dict import MODULE_WRAPPERS, LoadResult, extract_state_dict, is_module_wrapper, load_state_dict
 
 __all__ = [
     "CHECKPOINT_LOADERS",
@@ -16,9 +16,11 @@ __all__ = [
     "CheckpointMismatchError",
     "CheckpointNotFoundError",
     "LoadResult",
+    "MODULE_WRAPPERS",
     "extract_state_dict",
     "get_model_zoo_urls",
     "get_state_dict",
+    "is_module_wrapper",
     "load_checkpoint",
     "load_from_http",
     "load_from_local",

@@ -42,7 +42,7 @@ def load_checkpoint(
     """Load a checkpoint into `model`; returns the checkpoint as read.
 
     Args:
-        model: The module to load into (a DataParallel wrapper is looked through).
+        model: The module to load into (a module wrapper, such as DataParallel, is looked through).
         filename: A local path (`.pth`, `.ckpt`, `.safetensors`), an http(s) URL (downloaded once into
             `$TOOLKIT_HOME`, its hash checked when its name carries one), `torchvision://NAME`,
             `open-mmlab://NAME`, or any scheme registered with `CheckpointLoader`.

@@ -49,8 +49,9 @@ def weights_to_cpu(state_dict: Mapping[str, torch.Tensor]) -> OrderedDict[str, t
 def get_state_dict(
     module: nn.Module, destination: OrderedDict | None = None, prefix: str = "", keep_vars: bool = False
 ) -> OrderedDict[str, torch.Tensor]:
-    """`module.state_dict()` with DataParallel and DistributedDataParallel wrappers looked through,
-    at the top and in any child, so the keys have no `module.` in them.
+    """`module.state_dict()` with module wrappers (DataParallel, DistributedDataParallel and any class
+    registered in `MODULE_WRAPPERS`) looked through, at the top and in any child, so the keys have no
+    `module.` in them.
 
     Args:
         module: The module, wrapped or not.
@@ -78,7 +79,7 @@ def save_checkpoint(
     """Save the model's weights (on the CPU), the optimizer's state and `meta`, atomically.
 
     Args:
-        model: The module to save (a DataParallel wrapper is looked through).
+        model: The module to save (a module wrapper, such as DataParallel, is looked through).
         filename: Where to write; a reader never sees half a file.
         optimizer: An optimizer, or a dict of them (saved as a dict of states).
         meta: Saved under `meta`, with `toolkit_version`, `time` and the model's `CLASSES` (its class
@@ -86,7 +87,7 @@ def save_checkpoint(
         file_client_args: MMCV's: toolkit writes local files, so only None or the `disk` backend.
 
     Raises:
-        ValueError: For another file backend.
+        ValueError: For another file backend, or a URL (`s3://...`) as `filename`.
         OutputError: When the disk is full (the previous file, if any, is kept).
 
     >>> save_checkpoint(nn.Linear(1, 1), 'x.pth', file_client_args=dict(backend='petrel'))
@@ -100,6 +101,8 @@ def save_checkpoint(
         raise ValueError(
             f"file_client_args={dict(file_client_args)}: toolkit saves checkpoints to local files only (backend 'disk')"
         )
+    if "://" in os.fspath(filename):  # MMCV would pick a file backend by the prefix (s3://, http://, ...)
+        raise ValueError(f"{os.fspath(filename)!r}: toolkit saves checkpoints to local files only, not to URLs")
     meta = dict(meta or {}, toolkit_version=__version__, time=time.asctime())
     classes = getattr(unwrap_parallel(model), "CLASSES", None)
     if classes is not None:

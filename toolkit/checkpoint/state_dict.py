@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from .._compat.torch import with_metadata_of
+from ..registry import Registry
 from .errors import CheckpointError, CheckpointMismatchError
 
 NETWORK_PREFIX_KEY = "network_prefix"
@@ -48,10 +49,41 @@ def _listed(keys: list[str], shown: int = 12) -> str:
     return ", ".join(keys[:shown]) + more
 
 
+MODULE_WRAPPERS = Registry("module wrapper")
+MODULE_WRAPPERS.register_module(module=nn.DataParallel)
+MODULE_WRAPPERS.register_module(module=nn.parallel.DistributedDataParallel)
+
+
+def is_module_wrapper(module: Any) -> bool:
+    """Whether `module` is an instance of a class in `MODULE_WRAPPERS` (or a child registry of it), as
+    MMCV's `mmcv.parallel.is_module_wrapper`: DataParallel, DistributedDataParallel and any wrapper
+    registered there, whose network is its `.module`.
+
+    Args:
+        module: The object to ask about.
+
+    Returns:
+        True for a registered wrapper.
+
+    Example:
+        >>> @MODULE_WRAPPERS.register_module()
+        ... class Wrapper:
+        ...     def __init__(self, module):
+        ...         self.module = module
+        >>> is_module_wrapper(Wrapper(nn.Linear(1, 1))), is_module_wrapper(nn.Linear(1, 1))
+        (True, False)
+    """
+
+    def registered(registry: Registry) -> bool:
+        wrappers = tuple(registry.module_dict.values())
+        return isinstance(module, wrappers) or any(registered(child) for child in registry.children.values())
+
+    return registered(MODULE_WRAPPERS)
+
+
 def unwrap_parallel(module: nn.Module) -> nn.Module:
-    """The module inside a DataParallel or DistributedDataParallel wrapper (else `module` itself)."""
-    wrappers = (nn.DataParallel, nn.parallel.DistributedDataParallel)
-    return module.module if isinstance(module, wrappers) else module
+    """The module inside a module wrapper (`is_module_wrapper`), else `module` itself."""
+    return module.module if is_module_wrapper(module) else module
 
 
 def _get_logger(logger: logging.Logger | str | None) -> logging.Logger | None:
