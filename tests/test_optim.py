@@ -114,13 +114,15 @@ def test_users_register_optimizers_and_constructors():
             super().__init__(params, lr=lr / 2)
 
     @OPTIMIZER_BUILDERS.register_module()
-    class HeadOnly(DefaultOptimizerConstructor):
+    class HeadOnly(DefaultOptimizerConstructor):  # with a paramwise key of its own, as MMCV's custom constructors
         def __call__(self, model):
+            self.optimizer_cfg["lr"] *= self.paramwise_cfg.pop("head_lr_mult", 1.0)
             return super().__call__(model.head)
 
     try:
-        optimizer = build_optimizer(Net(), dict(type="HalfLR", lr=0.2, constructor="HeadOnly"))
-        assert type(optimizer).__name__ == "HalfLR" and optimizer.defaults["lr"] == 0.1
+        cfg = dict(type="HalfLR", lr=0.2, constructor="HeadOnly", paramwise_cfg=dict(head_lr_mult=3.0))
+        optimizer = build_optimizer(Net(), cfg)
+        assert type(optimizer).__name__ == "HalfLR" and optimizer.defaults["lr"] == pytest.approx(0.3)
         assert sum(len(group["params"]) for group in optimizer.param_groups) == 2
     finally:
         OPTIMIZERS.module_dict.pop("HalfLR")

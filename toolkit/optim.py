@@ -34,6 +34,7 @@ __all__ = [
     "OPTIMIZERS",
     "OPTIMIZER_BUILDERS",
     "PARAMWISE_KEYS",
+    "TORCH_OPTIMIZERS",
     "DefaultOptimizerConstructor",
     "build_optimizer",
     "build_optimizer_constructor",
@@ -41,9 +42,12 @@ __all__ = [
 
 OPTIMIZERS = Registry("optimizer")
 OPTIMIZER_BUILDERS = Registry("optimizer builder")
-for _name, _optimizer in inspect.getmembers(torch.optim, inspect.isclass):
-    if issubclass(_optimizer, torch.optim.Optimizer) and _optimizer is not torch.optim.Optimizer:
-        OPTIMIZERS.register_module(module=_optimizer)
+# As MMCV registers them: every class of torch.optim that is an Optimizer (the base class too).
+TORCH_OPTIMIZERS = [
+    OPTIMIZERS.register_module(module=optimizer).__name__
+    for _, optimizer in inspect.getmembers(torch.optim, inspect.isclass)
+    if issubclass(optimizer, torch.optim.Optimizer)
+]
 
 # MMCV 1.x's paramwise_cfg keys, each a multiplier of the base lr or weight decay unless said otherwise.
 PARAMWISE_KEYS = (
@@ -91,7 +95,8 @@ class DefaultOptimizerConstructor:
 
     Raises:
         TypeError: When a cfg is not a dict.
-        KeyError: For a `paramwise_cfg` key MMCV does not know.
+        KeyError: For a `paramwise_cfg` key MMCV does not know (a subclass, which may define keys of its
+            own as MMCV's custom constructors do, is not checked).
         ValueError: When a decay multiplier is given and the optimizer has no `weight_decay`.
 
     Example:
@@ -114,7 +119,8 @@ class DefaultOptimizerConstructor:
     def _validate_cfg(self) -> None:
         if not isinstance(self.paramwise_cfg, dict):
             raise TypeError(f"paramwise_cfg should be None or a dict, but got {type(self.paramwise_cfg)}")
-        check_paramwise_keys(self.paramwise_cfg)
+        if type(self) is DefaultOptimizerConstructor:  # a constructor of your own may read keys of its own
+            check_paramwise_keys(self.paramwise_cfg)
         custom_keys = self.paramwise_cfg.get("custom_keys", {})
         if not isinstance(custom_keys, dict):
             raise TypeError(f"If specified, custom_keys must be a dict, but got {type(custom_keys)}")

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..errors import ArgumentValueError
 from ..registry import Registry, resolve_type
 from .arguments import construct_layer
 
@@ -98,7 +99,7 @@ class HSigmoid(nn.Module):
     def __init__(self, bias: float = 3.0, divisor: float = 6.0, min_value: float = 0.0, max_value: float = 1.0) -> None:
         super().__init__()
         if divisor == 0:
-            raise ValueError("HSigmoid: divisor must not be 0")
+            raise ArgumentValueError("HSigmoid: divisor must not be 0")  # an AssertionError too, as MMCV asserts
         self.bias, self.divisor = bias, divisor
         self.min_value, self.max_value = min_value, max_value
 
