@@ -145,6 +145,19 @@ def test_loader_workers_ignore_the_signal_that_every_process_of_the_job_gets(
         assert resumed.metrics[key] == uninterrupted.metrics[key], key
 
 
+def test_a_resumed_model_with_dropout_draws_what_an_uninterrupted_one_draws(train, tmp_path, monkeypatch):
+    """Checkpoints hold no random state: each step's comes from (seed, epoch, batch) alone."""
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    monkeypatch.syspath_prepend(str(Path(__file__).parents[1] / "experiment"))  # user_code.DropoutNet
+    run = ["trainer.max_epochs=2", "sched=none", "model=custom", "model._target_=user_code.DropoutNet"]
+    stop = ["+callbacks.stop._target_=stop_after_epoch.SignalOnce", "+callbacks.stop.epoch=1"]
+    stop += ["+callbacks.stop.signal_number=15", f"+callbacks.stop.marker={tmp_path / 'stopped'}"]
+    assert train(*run, *stop, check=False).process.returncode == 143
+    resumed, uninterrupted = train(*run, *stop, "resume=true"), train(*run, name="plain")
+    for key in ("train_loss", "val_loss", "val_acc", "test_acc"):
+        assert resumed.metrics[key] == uninterrupted.metrics[key], key
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("rank", [None, 1], ids=["every-rank", "rank-1-only"])
 def test_sigterm_stops_every_ddp_rank_at_the_same_step_and_resume_ends_as_an_uninterrupted_run(train, tmp_path, rank):

@@ -25,6 +25,19 @@ class TinyNet(nn.Module):
         return self.head(torch.relu(self.norm(self.conv(x))).mean((2, 3)))
 
 
+class DropoutNet(nn.Module):
+    """A network with dropout: it draws from the global random state in every training step."""
+
+    def __init__(self, in_channels: int, num_classes: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, 8, 3, padding=1)
+        self.drop = nn.Dropout(0.5)
+        self.head = nn.Linear(8, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.drop(torch.relu(self.conv(x)).mean((2, 3))))
+
+
 class NoLayerNet(nn.Module):
     """A network that takes none of the layer cfgs."""
 

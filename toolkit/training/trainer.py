@@ -23,6 +23,7 @@ from .ddp import mute_lightning_internals, strategy_for
 from .history import EpochHistory
 from .loggers import build_loggers
 from .rank_spread import BatchNormRankSpread
+from .seeding import StepSeeds
 from .stop import StopTogether
 from .sync_bn import ToolkitSyncBatchNorm
 
@@ -75,7 +76,13 @@ def make_trainer(cfg: TrainConfig, folder: Path) -> L.Trainer:
     arguments.setdefault("enable_checkpointing", any(isinstance(c, ModelCheckpoint) for c in callbacks))
     common = dict(
         default_root_dir=folder,
-        callbacks=[*callbacks, BatchNormRankSpread(), EpochHistory(folder / "history.json"), StopTogether()],
+        callbacks=[
+            *callbacks,
+            BatchNormRankSpread(),
+            EpochHistory(folder / "history.json"),
+            StopTogether(),
+            StepSeeds(cfg.seed),
+        ],
         logger=loggers or False,
         plugins=plugins,
     )
