@@ -174,7 +174,13 @@ def rewritten_import(node: ast.Import | ast.ImportFrom, missing: set[str]) -> st
         names = [alias for alias in node.names if alias.name.split(".")[0] == "mmcv"]
         if not names:
             return None
-        return "; ".join(f"import toolkit as {alias.asname or 'mmcv'}" for alias in names)
+        # `import mmcv` and `import mmcv.cnn` bind `mmcv`; `import mmcv.cnn as cnn` binds the submodule
+        return "; ".join(
+            f"import {alias.name.replace('mmcv', 'toolkit', 1)} as {alias.asname}"
+            if alias.asname
+            else "import toolkit as mmcv"
+            for alias in names
+        )
     if not node.module or node.module.split(".")[0] != "mmcv" or node.level:
         return None
     statements = []

@@ -43,6 +43,10 @@ def test_imports_are_pointed_at_toolkit_and_a_missing_name_is_a_stand_in():
     assert "load_from_pavi = Missing('mmcv.runner.checkpoint.load_from_pavi')" in rewritten
     assert len(rewritten.splitlines()) == len(MMCV_STYLE.splitlines()) + 1  # line numbers kept (one line first)
     assert missing == {"load_from_pavi"}
+    assert script.rewrite("import mmcv.cnn as cnn\nimport mmcv\n", set()).splitlines()[1:] == [
+        "import toolkit.cnn as cnn",
+        "import toolkit as mmcv",
+    ]
     assert script.out_of_scope(MMCV_STYLE, missing) == {"test_uses_what_toolkit_lacks": ["load_from_pavi"]}
 
 
