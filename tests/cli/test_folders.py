@@ -18,6 +18,19 @@ from .conftest import summary_rows
 QUICK = ("trainer.max_epochs=1", "sched=none")
 
 
+def signal_once(tmp_path: Path, number: int) -> list[str]:
+    """The overrides of a user's callback that sends the run signal `number` once, as epoch index 1
+    starts (one epoch finished and checkpointed); a resumed run goes through."""
+    stop = ["+callbacks.stop._target_=stop_after_epoch.SignalOnce", "+callbacks.stop.epoch=1"]
+    return [*stop, f"+callbacks.stop.signal_number={number}", f"+callbacks.stop.marker={tmp_path / 'stopped'}"]
+
+
+def assert_same_result(run, other) -> None:
+    """Two runs ended with the same losses and accuracies."""
+    for key in ("train_loss", "val_loss", "val_acc", "test_acc"):
+        assert run.metrics[key] == other.metrics[key], key
+
+
 def tree(folder):
     """Every path under `folder` with its content (None for a folder)."""
     return {str(path.relative_to(folder)): None if path.is_dir() else path.read_bytes() for path in folder.rglob("*")}
@@ -112,8 +125,7 @@ def test_sigterm_or_ctrl_c_is_not_a_finished_run_and_resume_finishes_it(
     train, tmp_path, monkeypatch, number, name, status
 ):
     monkeypatch.syspath_prepend(str(Path(__file__).parent))  # a user's callback, as in test_train.py
-    stop = ["+callbacks.stop._target_=stop_after_epoch.SignalOnce", "+callbacks.stop.epoch=1"]
-    stop += [f"+callbacks.stop.signal_number={number}", f"+callbacks.stop.marker={tmp_path / 'stopped'}"]
+    stop = signal_once(tmp_path, number)
     stopped = train("trainer.max_epochs=2", "sched=none", *stop, check=False)
     assert stopped.process.returncode == status  # 128 + the signal: a scheduler sees it did not finish
     resume = f"resume with: python train.py hydra.run.dir={stopped.folder} resume=true"
@@ -134,15 +146,13 @@ def test_loader_workers_ignore_the_signal_that_every_process_of_the_job_gets(
     with the metrics of a run never stopped (the workers are seeded as before)."""
     monkeypatch.syspath_prepend(str(Path(__file__).parent))
     run = ["trainer.max_epochs=2", "sched=none", "data.num_workers=2", "augment=cifar", "data=synthetic"]
-    stop = ["+callbacks.stop._target_=stop_after_epoch.SignalOnce", "+callbacks.stop.epoch=1"]
-    stop += [f"+callbacks.stop.signal_number={number}", f"+callbacks.stop.marker={tmp_path / 'stopped'}"]
+    stop = signal_once(tmp_path, number)
     stopped = train(*run, *stop, "+callbacks.stop.workers=true", check=False)
     assert stopped.process.returncode == status, stopped.output[-3000:]
     assert stopped.process.stderr.splitlines()[-1].startswith(f"stopped by {name} after epoch 1; resume with: ")
     resumed = train(*run, *stop, "+callbacks.stop.workers=true", "resume=true")
     uninterrupted = train(*run, name="plain")
-    for key in ("train_loss", "val_loss", "val_acc", "test_acc"):
-        assert resumed.metrics[key] == uninterrupted.metrics[key], key
+    assert_same_result(resumed, uninterrupted)
 
 
 def test_a_resumed_model_with_dropout_draws_what_an_uninterrupted_one_draws(train, tmp_path, monkeypatch):
@@ -150,12 +160,10 @@ def test_a_resumed_model_with_dropout_draws_what_an_uninterrupted_one_draws(trai
     monkeypatch.syspath_prepend(str(Path(__file__).parent))
     monkeypatch.syspath_prepend(str(Path(__file__).parents[1] / "experiment"))  # user_code.DropoutNet
     run = ["trainer.max_epochs=2", "sched=none", "model=custom", "model._target_=user_code.DropoutNet"]
-    stop = ["+callbacks.stop._target_=stop_after_epoch.SignalOnce", "+callbacks.stop.epoch=1"]
-    stop += ["+callbacks.stop.signal_number=15", f"+callbacks.stop.marker={tmp_path / 'stopped'}"]
+    stop = signal_once(tmp_path, 15)
     assert train(*run, *stop, check=False).process.returncode == 143
     resumed, uninterrupted = train(*run, *stop, "resume=true"), train(*run, name="plain")
-    for key in ("train_loss", "val_loss", "val_acc", "test_acc"):
-        assert resumed.metrics[key] == uninterrupted.metrics[key], key
+    assert_same_result(resumed, uninterrupted)
 
 
 @pytest.mark.slow
@@ -165,8 +173,7 @@ def test_sigterm_stops_every_ddp_rank_at_the_same_step_and_resume_ends_as_an_uni
     signal to any one rank stops them all after the same step, with one line and a whole last.ckpt."""
     ddp = ["trainer=ddp", "trainer.strategy=ddp", "trainer.devices=2", "trainer.accelerator=cpu"]
     run = [*ddp, "trainer.max_epochs=3", "sched=none", "trainer.deterministic=true"]
-    stop = ["+callbacks.stop._target_=stop_after_epoch.SignalOnce", "+callbacks.stop.epoch=1"]
-    stop += ["+callbacks.stop.signal_number=15", f"+callbacks.stop.marker={tmp_path / 'stopped'}"]
+    stop = signal_once(tmp_path, 15)
     stop += [f"+callbacks.stop.rank={'null' if rank is None else rank}"]
     with pytest.MonkeyPatch.context() as patch:  # the ranks Lightning starts run the command line again
         patch.setenv("PYTHONPATH", str(Path(__file__).parent))
@@ -178,13 +185,11 @@ def test_sigterm_stops_every_ddp_rank_at_the_same_step_and_resume_ends_as_an_uni
             return
         resumed = train(*run, *stop, "resume=true", fresh=True)
         uninterrupted = train(*run, name="plain", fresh=True)
-    for key in ("train_loss", "val_loss", "val_acc", "test_acc"):
-        assert resumed.metrics[key] == uninterrupted.metrics[key], key
+    assert_same_result(resumed, uninterrupted)
 
 
 def test_a_job_stopped_by_sigterm_is_interrupted_in_the_summary_and_resume_finishes_it(sweep, tmp_path):
-    stop = ["+callbacks.stop._target_=stop_after_epoch.SignalOnce", "+callbacks.stop.epoch=1"]
-    stop += ["+callbacks.stop.signal_number=15", f"+callbacks.stop.marker={tmp_path / 'stopped'}"]
+    stop = signal_once(tmp_path, 15)
     arguments = ["trainer.max_epochs=2", "sched=none", *stop, "norm=bn,gn"]
     stopped, folder = sweep(*arguments, pythonpath=Path(__file__).parent)
     assert stopped.returncode != 0
