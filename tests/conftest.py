@@ -9,6 +9,7 @@ import gc
 import io
 import logging
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -174,6 +175,15 @@ def launch(tmp_path, monkeypatch):
             return in_this_process()
 
     return call
+
+
+@pytest.fixture
+def ctrl_c_raises():
+    """Ctrl-C (SIGINT) raises KeyboardInterrupt during the test, as in a terminal's foreground process: a
+    shell starts its background jobs (`pytest &`, `nohup`) with SIGINT ignored, and Python keeps it so."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture

@@ -122,7 +122,7 @@ def test_a_sweep_folder_is_refused_resumed_and_locked(sweep):
 
 @pytest.mark.parametrize(("number", "name", "status"), [(15, "SIGTERM", 143), (2, "SIGINT", 130)])
 def test_sigterm_or_ctrl_c_is_not_a_finished_run_and_resume_finishes_it(
-    train, tmp_path, monkeypatch, number, name, status
+    train, tmp_path, monkeypatch, number, name, status, ctrl_c_raises
 ):
     monkeypatch.syspath_prepend(str(Path(__file__).parent))  # a user's callback, as in test_train.py
     stop = signal_once(tmp_path, number)
@@ -139,7 +139,7 @@ def test_sigterm_or_ctrl_c_is_not_a_finished_run_and_resume_finishes_it(
 
 @pytest.mark.parametrize(("number", "name", "status"), [(15, "SIGTERM", 143), (2, "SIGINT", 130)])
 def test_loader_workers_ignore_the_signal_that_every_process_of_the_job_gets(
-    train, tmp_path, monkeypatch, number, name, status
+    train, tmp_path, monkeypatch, number, name, status, ctrl_c_raises
 ):
     """SLURM signals every process of a job, a terminal's Ctrl-C its whole process group: the loaders'
     workers get the signal too, ignore it, and the run stops after its last checkpoint; resumed, it ends

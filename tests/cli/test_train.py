@@ -88,16 +88,12 @@ def test_a_killed_run_keeps_its_last_epoch_and_resumes_to_the_same_result(compos
         assert resumed[name] == pytest.approx(whole[name], abs=1e-6), name
 
 
-def test_ctrl_c_stops_after_the_last_finished_epoch(compose_config, tmp_path, monkeypatch):
+def test_ctrl_c_stops_after_the_last_finished_epoch(compose_config, tmp_path, monkeypatch, ctrl_c_raises):
     monkeypatch.syspath_prepend(str(Path(__file__).parent))
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C raises KeyboardInterrupt
-    try:
-        stop = [*STOP_AT_EPOCH_3, f"+callbacks.stop.signal_number={int(signal.SIGINT)}"]
-        with pytest.raises(StoppedBySignal, match="stopped by SIGINT after epoch 2") as stopped:  # graceful
-            run(compose_config(*SYNTHETIC, *stop), tmp_path)
-        assert stopped.value.exit_status == 130
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    stop = [*STOP_AT_EPOCH_3, f"+callbacks.stop.signal_number={int(signal.SIGINT)}"]
+    with pytest.raises(StoppedBySignal, match="stopped by SIGINT after epoch 2") as stopped:  # graceful
+        run(compose_config(*SYNTHETIC, *stop), tmp_path)
+    assert stopped.value.exit_status == 130
     assert torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == 1
     assert not list((tmp_path / "checkpoints").glob("*.part"))
 
