@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from ..conftest import in_this_process
+
 ROOT = Path(__file__).resolve().parents[2]
 LAUNCHER = ["hydra/launcher=slurm", "hydra.launcher.cpus_per_task=1", "hydra.launcher.timeout_min=10"]
 
@@ -70,30 +72,17 @@ def until(condition, seconds: float = 60) -> None:
         time.sleep(0.5)
 
 
-def test_a_two_job_sweep_completes_as_a_job_array_and_sacct_says_so(tmp_path):
-    folder = tmp_path / "sweep"
-    result = sweep(folder, "trainer.max_epochs=1", "norm=bn,gn")
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert [row["status"] for row in summary(folder)] == ["completed", "completed"]
-    ids = job_ids(folder)
-    assert len(ids) == 2 and len({identifier.split("_")[0] for identifier in ids}) == 1  # one array
-    until(lambda: set(states(ids).values()) == {"COMPLETED"})
-
-
-def test_a_failed_job_is_reported_as_failed_and_the_sweep_ends(tmp_path):
-    folder = tmp_path / "sweep"
-    result = sweep(folder, "trainer.max_epochs=1", "norm=gn", "norm.num_groups=3,8")
-    assert result.returncode == 1
-    rows = summary(folder)
-    assert [row["status"] for row in rows] == ["failed", "completed"]
-    assert "num_groups=3 does not divide" in rows[0]["error"]
-
-
-def test_resume_true_continues_a_slurm_sweep_whose_job_failed(tmp_path):
+def test_a_sweep_is_one_job_array_a_failed_job_is_reported_and_resume_true_runs_it_again(tmp_path):
     folder = tmp_path / "sweep"
     fail = ["+callbacks.fail._target_=stop_after_epoch.FailOnce", f"+callbacks.fail.marker={tmp_path / 'failed'}"]
     first = sweep(folder, "trainer.max_epochs=1", *fail, "norm=bn,gn")
-    assert first.returncode == 1 and sorted(row["status"] for row in summary(folder)) == ["completed", "failed"]
+    assert first.returncode == 1, first.stdout[-3000:] + first.stderr[-3000:]  # the sweep ends, and says so
+    rows = summary(folder)
+    assert sorted(row["status"] for row in rows) == ["completed", "failed"]
+    assert [row["error"] for row in rows if row["status"] == "failed"] == ["RuntimeError: a transient failure"]
+    ids = job_ids(folder)
+    assert len(ids) == 2 and len({identifier.split("_")[0] for identifier in ids}) == 1  # one array
+    until(lambda: set(states(ids).values()) == {"COMPLETED"})  # SLURM ran both; the failure is the run's
     resumed = sweep(folder, "resume=true")  # the sweep's own overrides come from its folder
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     assert [row["status"] for row in summary(folder)] == ["completed", "completed"]
@@ -104,11 +93,15 @@ RUN = ["trainer.max_epochs=3", "trainer.deterministic=true", "sched=none", "seed
 
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory) -> dict:
-    """The metrics of `RUN` as a job that nothing interrupts."""
-    folder = tmp_path_factory.mktemp("uninterrupted") / "sweep"
-    result = sweep(folder, *RUN)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return json.loads((folder / "0" / "metrics.json").read_text())
+    """The metrics of `RUN` run here, where nothing interrupts it: what a job computes does not depend on
+    where it runs."""
+    folder = tmp_path_factory.mktemp("uninterrupted") / "run"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder.parent)
+        patch.setattr(sys, "argv", [str(ROOT / "train.py"), *RUN, f"hydra.run.dir={folder}"])
+        finished = in_this_process()
+    assert finished.returncode == 0, finished.output[-3000:]
+    return json.loads((folder / "metrics.json").read_text())
 
 
 def same_result(metrics: dict, uninterrupted: dict) -> None:
