@@ -145,7 +145,8 @@ def test_loader_workers_ignore_the_signal_that_every_process_of_the_job_gets(
     workers get the signal too, ignore it, and the run stops after its last checkpoint; resumed, it ends
     with the metrics of a run never stopped (the workers are seeded as before)."""
     monkeypatch.syspath_prepend(str(Path(__file__).parent))
-    run = ["trainer.max_epochs=2", "sched=none", "data.num_workers=2", "augment=cifar", "data=synthetic"]
+    data = ["data=synthetic", "data.samples=320", "data.size=16", "data.num_workers=2", "augment=cifar"]
+    run = ["trainer.max_epochs=2", "sched=none", *data]  # 3 training batches (of 64) per epoch
     stop = signal_once(tmp_path, number)
     stopped = train(*run, *stop, "+callbacks.stop.workers=true", check=False)
     assert stopped.process.returncode == status, stopped.output[-3000:]
