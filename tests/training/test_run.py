@@ -188,6 +188,22 @@ def test_curves_come_from_the_history_whatever_the_loggers(compose_config, tmp_p
     assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.parametrize("epochs", [1, 3, 40])
+def test_the_curves_mark_whole_epochs_only(epochs):
+    from toolkit.training.outputs import curves_figure
+
+    history = {epoch: {"train_loss": 1 / epoch, "val_acc": epoch / 100} for epoch in range(1, epochs + 1)}
+    figure = curves_figure(history)
+    figure.canvas.draw()
+    for axis in figure.axes:
+        low, high = axis.get_xlim()
+        marks = [tick for tick in axis.get_xticks() if low <= tick <= high]
+        assert marks and all(tick == int(tick) for tick in marks), marks  # no epoch 1.25
+        assert epochs > 1 or marks == [1]
+    (loss,) = figure.axes[0].lines
+    assert loss.get_label() == "train_loss" and list(loss.get_xdata()) == list(range(1, epochs + 1))
+
+
 def test_the_history_keeps_val_metrics_to_the_epochs_that_validated(compose_config, tmp_path):
     run(compose_config("trainer.max_epochs=3", "+trainer.check_val_every_n_epoch=2", "logger=none"), tmp_path)
     history = json.loads((tmp_path / "history.json").read_text())

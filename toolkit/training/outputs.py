@@ -37,7 +37,13 @@ def write_init_report(path: Path, rows: Sequence[InitRow], note: str = "") -> No
 
 def plot_curves(history: Mapping[int, Mapping[str, float]], path: Path) -> None:
     """Loss and accuracy per epoch (from 1), train and val, as a PNG, from `EpochHistory`'s rows."""
+    save_png(curves_figure(history), path)
+
+
+def curves_figure(history: Mapping[int, Mapping[str, float]]) -> Any:
+    """The figure of `plot_curves`; its x axes are marked at whole epochs only."""
     plt = pyplot()
+    from matplotlib.ticker import MaxNLocator
 
     figure, axes = plt.subplots(1, 2, figsize=(10, 4))
     for axis, (title, names) in zip(axes, CURVES, strict=True):
@@ -46,11 +52,12 @@ def plot_curves(history: Mapping[int, Mapping[str, float]], path: Path) -> None:
             if epochs:
                 axis.plot(epochs, [history[epoch][name] for epoch in epochs], marker="o", label=name)
         axis.set(title=title, xlabel="epoch")
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
         axis.grid(alpha=0.3)
         if axis.lines:  # no curve when no epoch ran
             axis.legend()
     figure.tight_layout()
-    save_png(figure, path)
+    return figure
 
 
 def plot_confusion(counts: Sequence[Sequence[int]], path: Path) -> None:
