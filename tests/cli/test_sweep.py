@@ -120,9 +120,36 @@ def test_the_summary_chart_names_each_job_starts_at_zero_and_keeps_its_text_insi
     labels = [label.get_text() for label in axis.get_xticklabels()]
     assert labels[1].startswith("1\noptim.lr=0.0213") and "hparams_search" not in labels[1]  # what sets it apart
     assert axis.get_ylim() == (0.0, 1.0) and "best: job 1, 0.9500" in axis.get_title()
-    renderer = figure.canvas.get_renderer()
-    box = figure.bbox
+    assert_text_inside(figure)
+    assert bar_figure([{"job": 0, "val_acc": "", "overrides": "norm=bn"}]) is None
+
+
+def assert_text_inside(figure) -> None:
+    """The title, the labels under the columns and the value axis's label lie inside the figure."""
+    axis, renderer, box = figure.axes[0], figure.canvas.get_renderer(), figure.bbox
     for text in [axis.title, *axis.get_xticklabels(), axis.yaxis.label]:
         extent = text.get_window_extent(renderer)
-        assert box.x0 - 1 <= extent.x0 and extent.x1 <= box.x1 + 1 and extent.y1 <= box.y1 + 1, text.get_text()
-    assert bar_figure([{"job": 0, "val_acc": "", "overrides": "norm=bn"}]) is None
+        assert (
+            box.x0 - 1 <= extent.x0 and extent.x1 <= box.x1 + 1 and box.y0 - 1 <= extent.y0 and extent.y1 <= box.y1 + 1
+        ), text.get_text()
+
+
+def test_the_seed_chart_labels_each_configuration_by_what_sets_it_apart_and_keeps_its_text_inside():
+    from toolkit.app.by_config import grouped
+    from toolkit.app.sweep import error_bar_figure
+
+    common = "experiment=he2015_deep_plain trainer.max_epochs=1 data.train_fraction=0.3 model.blocks_per_stage=4"
+    rows = [
+        {"job": 3 * index + seed, "status": "completed", "overrides": f"{common} init={init} seed={seed}"}
+        | {"val_acc": 0.5 + 0.1 * seed + 0.3 * (init == "kaiming")}
+        for index, init in enumerate(["kaiming", "xavier"])
+        for seed in range(3)
+    ]
+    figure = error_bar_figure(grouped(rows, "val_acc"), rows, "val_acc")
+    assert [label.get_text() for label in figure.axes[0].get_xticklabels()] == ["init=kaiming", "init=xavier"]
+    assert_text_inside(figure)
+    alone = [row for row in rows if "kaiming" in row["overrides"]]  # one configuration: all of it, wrapped
+    figure = error_bar_figure(grouped(alone, "val_acc"), alone, "val_acc")
+    (label,) = [label.get_text() for label in figure.axes[0].get_xticklabels()]
+    assert label.splitlines() == [*common.split()[:2], "data.train_fraction=0.3", *common.split()[3:], "init=kaiming"]
+    assert_text_inside(figure)

@@ -71,14 +71,36 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def varying(rows: list[dict[str, Any]]) -> list[str]:
-    """Each job's overrides that are not the same in every job (what tells the jobs apart), as one string.
+def varying(overrides: list[str]) -> list[str]:
+    """Of each job's overrides (one string each), those that are not the same in every job: what tells
+    the jobs apart.
 
-    >>> varying([{'overrides': 'norm=bn seed=0'}, {'overrides': 'norm=gn seed=0'}])
+    >>> varying(['norm=bn seed=0', 'norm=gn seed=0'])
     ['norm=bn', 'norm=gn']
     """
-    common = set.intersection(*(set(row["overrides"].split()) for row in rows)) if rows else set()
-    return [" ".join(o for o in row["overrides"].split() if o not in common) for row in rows]
+    common = set.intersection(*(set(text.split()) for text in overrides)) if overrides else set()
+    return [" ".join(o for o in text.split() if o not in common) for text in overrides]
+
+
+def wrapped(text: str) -> list[str]:
+    """`text` in lines of at most `LABEL_WIDTH` characters, broken only between overrides.
+
+    >>> wrapped('optim.lr=0.0213 optim.weight_decay=0.000111 norm=bn')
+    ['optim.lr=0.0213', 'optim.weight_decay=0.000111', 'norm=bn']
+    """
+    return textwrap.wrap(text, LABEL_WIDTH, break_on_hyphens=False, break_long_words=False)
+
+
+def labelled_axes(labels: list[str]) -> tuple[Any, Any]:
+    """A figure with one column per label, wide enough for the widest line of any label, and the
+    labels (lines joined by newlines, never rotated) under the columns."""
+    plt = pyplot()
+
+    widest = max((len(line) for label in labels for line in label.splitlines()), default=0)
+    figure, axis = plt.subplots(figsize=(max(6.5, len(labels) * max(1.3, 0.085 * widest)), 4.5))
+    axis.set_xticks(range(len(labels)), labels)
+    axis.set_xlim(-0.5, len(labels) - 0.5)
+    return figure, axis
 
 
 def bar_chart(rows: list[dict[str, Any]], path: Path) -> None:
@@ -92,22 +114,16 @@ def bar_chart(rows: list[dict[str, Any]], path: Path) -> None:
 def bar_figure(rows: list[dict[str, Any]]) -> Any:
     """The figure of `bar_chart`, laid out so that every label and the title lie inside it; None
     without a completed job."""
-    plt = pyplot()
-
     done = [row for row in rows if row["val_acc"] != ""]
     if not done:
         return None
     best = max(done, key=lambda row: row["val_acc"])
-    labels = [
-        "\n".join([str(row["job"]), *textwrap.wrap(label, LABEL_WIDTH, break_on_hyphens=False)])
-        for row, label in zip(done, varying(done), strict=True)
-    ]
-    widest = max(len(line) for label in labels for line in label.splitlines())
-    figure, axis = plt.subplots(figsize=(max(6.5, len(done) * max(1.3, 0.085 * widest)), 4.5))
+    apart = varying([row["overrides"] for row in done])
+    figure, axis = labelled_axes(
+        ["\n".join([str(row["job"]), *wrapped(text)]) for row, text in zip(done, apart, strict=True)]
+    )
     colors = ["tab:orange" if row is best else "tab:blue" for row in done]
-    positions = range(len(done))
-    axis.bar(positions, [row["val_acc"] for row in done], color=colors)
-    axis.set_xticks(positions, labels)
+    axis.bar(range(len(done)), [row["val_acc"] for row in done], color=colors)
     axis.set(ylabel="val_acc", title=f"val_acc per job (best: job {best['job']}, {best['val_acc']:.4f})")
     axis.set_ylim(0, 1.0)
     axis.grid(alpha=0.3, axis="y")
@@ -117,10 +133,16 @@ def bar_figure(rows: list[dict[str, Any]]) -> Any:
 
 def error_bar_chart(table: list[dict[str, Any]], rows: list[dict[str, Any]], metric: str, path: Path) -> None:
     """Per configuration, the mean of `metric` with its 95% interval, and each job as a dot."""
-    plt = pyplot()
+    save_png(error_bar_figure(table, rows, metric), path)
 
+
+def error_bar_figure(table: list[dict[str, Any]], rows: list[dict[str, Any]], metric: str) -> Any:
+    """The figure of `error_bar_chart`: each configuration labelled by what sets it apart from the
+    others (the whole of it when it is the only one), every label and the title inside the figure."""
     shown = [row for row in table if row[f"{metric}_mean"] != ""]
-    figure, axis = plt.subplots(figsize=(max(6.5, 1.8 * len(shown)), 4.5))
+    configs = [row["config"] for row in shown]
+    apart = varying(configs) if len(configs) > 1 else configs
+    figure, axis = labelled_axes(["\n".join(wrapped(text)) or "(no overrides)" for text in apart])
     for position, row in enumerate(shown):
         ci95 = row[f"{metric}_ci95"] or 0
         axis.errorbar(position, row[f"{metric}_mean"], yerr=ci95, fmt="o", color="tab:blue", capsize=6, markersize=8)
@@ -132,12 +154,10 @@ def error_bar_chart(table: list[dict[str, Any]], rows: list[dict[str, Any]], met
             and job[metric] != ""
         ]
         axis.scatter([position + 0.15] * len(values), values, color="tab:gray", s=14, zorder=3)
-    axis.set_xticks(range(len(shown)), [row["config"] or "(none)" for row in shown], rotation=20, ha="right")
     axis.set(ylabel=metric, title="mean and 95% interval per configuration; dots: seeds")
-    axis.set_xlim(-0.5, len(shown) - 0.5)
     axis.grid(alpha=0.3, axis="y")
     figure.tight_layout()
-    save_png(figure, path)
+    return figure
 
 
 def write_csv(path: Path, rows: list[dict[str, Any]], columns: tuple[str, ...]) -> None:
