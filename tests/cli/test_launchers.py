@@ -73,3 +73,15 @@ def test_slurm_launcher_config_composes(compose_config):
     assert on_gpus.hydra.launcher.gpus_per_node == 4  # follows the Trainer unless set
     asked = ["hydra/launcher=slurm", "hydra.launcher.gpus_per_node=2", "hydra.launcher.mem_gb=16"]
     assert compose_config(*asked, return_hydra_config=True).hydra.launcher.mem_gb == 16
+
+
+@needs_plugins
+def test_a_slurm_sweep_whose_signal_would_come_at_the_start_stops_before_submitting(sweep):
+    """The launcher's default signal_delay_s (120) with a two-minute limit: SLURM would signal each job as
+    it starts, and it would die of the signal before it could requeue itself."""
+    result, folder = sweep("hydra/launcher=slurm", "hydra.launcher.timeout_min=2", "norm=bn,gn")
+    assert result.returncode == 1 and not (folder / ".submitit").exists()
+    assert result.stderr.strip().splitlines()[-1] == (
+        "Error: hydra.launcher.signal_delay_s=120 is not shorter than hydra.launcher.timeout_min=2 (120 s): "
+        "SLURM would signal every job as it starts; lower signal_delay_s or raise timeout_min"
+    )

@@ -198,13 +198,38 @@ def check_direction(config: DictConfig) -> None:
         )
 
 
+def check_time_limit(launcher: DictConfig) -> None:
+    """Stop a SLURM sweep whose jobs would be told that their time is up as they start.
+
+    SLURM signals a job `signal_delay_s` before its `timeout_min`; a delay not shorter than the limit
+    puts the signal at the start, before submitit can catch it, and the job dies of it. Launchers
+    without these keys pass.
+
+    >>> from omegaconf import OmegaConf
+    >>> check_time_limit(OmegaConf.create({'timeout_min': 2, 'signal_delay_s': 90}))
+    >>> check_time_limit(OmegaConf.create({'timeout_min': 1, 'signal_delay_s': 90}))
+    Traceback (most recent call last):
+    toolkit.errors.ConfigError: hydra.launcher.signal_delay_s=90 is not shorter than \
+hydra.launcher.timeout_min=1 (60 s): SLURM would signal every job as it starts; lower signal_delay_s \
+or raise timeout_min
+    """
+    limit, delay = launcher.get("timeout_min"), launcher.get("signal_delay_s")
+    if limit is not None and delay is not None and delay >= 60 * limit:
+        raise ConfigError(
+            f"hydra.launcher.signal_delay_s={delay} is not shorter than hydra.launcher.timeout_min={limit} "
+            f"({60 * limit} s): SLURM would signal every job as it starts; lower signal_delay_s or raise timeout_min"
+        )
+
+
 class SweepSummary(Callback):
-    """Checks what a sweep optimizes, records each job's status and keeps the sweep's summary up to date."""
+    """Checks what a sweep optimizes and its time limit, records each job's status and keeps the sweep's
+    summary up to date."""
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         # Hydra turns a callback's exceptions into warnings: a bad optimized_metric ends the command here instead.
         try:
             check_direction(config)
+            check_time_limit(config.hydra.launcher)
         except ConfigError as error:
             print(f"Error: {error}", file=sys.stderr)
             raise SystemExit(1) from error
