@@ -19,6 +19,7 @@ except ImportError:  # no optuna extra: hparams_search=optuna is not available
     HydraOptunaSweeper = None
 
 NO_TRIAL_COMPLETED = "No trials are completed yet"  # what Optuna's Study.best_trial raises then
+PLUGINS: list[type] = []  # what toolkit.app.plugins registers with Hydra
 
 
 if HydraOptunaSweeper is not None:
@@ -40,3 +41,5 @@ if HydraOptunaSweeper is not None:
                     file=sys.stderr,
                 )
                 raise SystemExit(1) from error
+
+    PLUGINS.append(OptunaSweeper)

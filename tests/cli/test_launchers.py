@@ -1,8 +1,12 @@
-"""The joblib launcher runs jobs in parallel with the cores shared out; the SLURM config composes."""
+"""The joblib launcher runs jobs in parallel with the cores shared out; the SLURM config composes, and its
+jobs requeue when signalled at any point after submitit takes them over."""
 
 import importlib.util
 import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -85,3 +89,22 @@ def test_a_slurm_sweep_whose_signal_would_come_at_the_start_stops_before_submitt
         "Error: hydra.launcher.signal_delay_s=120 is not shorter than hydra.launcher.timeout_min=2 (120 s): "
         "SLURM would signal every job as it starts; lower signal_delay_s or raise timeout_min"
     )
+
+
+@needs_plugins
+def test_a_slurm_job_signalled_while_hydra_reads_its_config_requeues_instead_of_failing(tmp_path):
+    """SLURM's signal (USR2: time limit or preemption) as Hydra opens a config file of the job: submitit's
+    handler exits to requeue the job, and Hydra's config reader turns that exit into an UnboundLocalError,
+    which fails the job. The toolkit's launcher holds the signal back until the task starts, where the
+    exit goes through (the task does not start: the job is requeued)."""
+    script = Path(__file__).with_name("signalled_job.py")
+
+    def job_with(launcher: str) -> list[str]:
+        run = subprocess.run(
+            [sys.executable, str(script), launcher, str(tmp_path / launcher)], capture_output=True, text=True
+        )
+        assert run.returncode == 0, run.stderr
+        return run.stdout.split()
+
+    assert job_with("hydra_plugins.toolkit_launcher.SlurmLauncher") == ["SystemExit"]
+    assert job_with("hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher") == ["UnboundLocalError"]

@@ -1,4 +1,5 @@
-"""The config tree ships inside the package: a wheel installed without -e works from any folder."""
+"""The config tree ships inside the package: a wheel installed without -e works from any folder, and the
+toolkit's Hydra plugins are found from any folder however it is installed."""
 
 import site
 import subprocess
@@ -53,3 +54,16 @@ def test_the_wheel_works_from_an_empty_folder(tmp_path):
     trained = in_empty(environment / "bin" / "toolkit-train", "trainer.max_epochs=1", "hydra.run.dir=run")
     assert trained.returncode == 0, trained.stderr[-2000:]
     assert trained.stdout.splitlines()[-1].startswith("val_acc=") and (empty / "run" / "metrics.json").is_file()
+
+
+@pytest.mark.slow
+def test_the_toolkit_plugins_are_found_from_an_empty_folder(tmp_path):
+    """Hydra finds plugins in the `hydra_plugins` folders on sys.path; run from the repository, its own is
+    there, from elsewhere an editable install (the README's) does not put it there: the toolkit's
+    plugins are registered by name."""
+    search = ["-m", "hparams_search=optuna", "hydra.sweeper.n_trials=1", "trainer.max_epochs=1", "hydra.sweep.dir=s"]
+    run = subprocess.run(
+        [sys.executable, "-m", "toolkit", *search], capture_output=True, text=True, cwd=tmp_path, timeout=300
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert (tmp_path / "s" / "optimization_results.yaml").is_file()

@@ -32,6 +32,7 @@ from ..errors import ConfigError, OutputError, StoppedBySignal, one_message
 from .folders import another_rank_of_the_run, discard_run_folder  # registers the resolver of job folders
 from .help import CONFIG_NAME  # importing help registers the resolver that lists the choices in --help
 from .job import check_strategy, output_dir, overrides, saved_overrides, sweeping, thread_count
+from .plugins import register_plugins
 
 log = logging.getLogger("toolkit.app")
 CONFIG_PACKAGE = "pkg://toolkit.conf"
@@ -185,4 +186,5 @@ def main() -> None:
             )
             sys.exit(1)
     register_configs()
+    register_plugins()
     hydra.main(version_base=None, config_path=CONFIG_PACKAGE, config_name=CONFIG_NAME)(task)()
