@@ -1,5 +1,7 @@
 import os
 import pickle
+import signal
+import sys
 import zlib
 
 import pytest
@@ -8,7 +10,7 @@ from PIL import Image
 
 from toolkit.errors import ConfigError
 from toolkit.training.cifar import CIFARData
-from toolkit.training.data import DigitsData, EpochSeededSampler, SyntheticData
+from toolkit.training.data import JOB_SIGNALS, DigitsData, EpochSeededSampler, SyntheticData
 from toolkit.training.image_folder import FolderData
 
 from ..conftest import set_up
@@ -204,3 +206,32 @@ def test_a_data_module_travels_to_other_processes_without_its_data():
     sent = pickle.loads(pickle.dumps(data))
     assert sent.train_set is None and sent.dataset is None and len(pickle.dumps(data)) < 2_000
     assert len(set_up(sent).train_set) == len(data.train_set)
+
+
+class SignalledByTheJob(torch.utils.data.Dataset):
+    """Each item sends the worker that loads it the signal that stops or requeues a job (SLURM signals
+    every process of a job, the loaders' workers included)."""
+
+    def __init__(self, number: int):
+        self.number = number
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, index):
+        os.kill(os.getpid(), self.number)
+        return index
+
+
+@pytest.mark.parametrize("number", JOB_SIGNALS, ids=[number.name for number in JOB_SIGNALS])
+def test_a_loader_worker_ignores_the_signals_that_stop_or_requeue_a_job(number):
+    """The training process handles the signal (submitit's handler requeues the job and exits, as this
+    stand-in does); a worker running the handler it inherited, or dying of the signal, would end the run
+    with "DataLoader worker exited unexpectedly"."""
+    before = signal.signal(number, lambda signum, frame: sys.exit(-1))
+    try:
+        options = SyntheticData(num_workers=1).loader_options  # those of every toolkit data module's loaders
+        batches = torch.utils.data.DataLoader(SignalledByTheJob(number), batch_size=2, **options)
+        assert [batch.tolist() for batch in batches] == [[0, 1], [2, 3]]
+    finally:
+        signal.signal(number, before)

@@ -230,23 +230,28 @@ class ClassificationData(L.LightningDataModule):
         return DataLoader(self.test_set, self.batch_size, **self.loader_options)
 
 
+JOB_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2)  # what loader workers ignore
+
+
 def epoch_to_start(trainer: L.Trainer | None) -> int:
     """The epoch (counted from 0) that `trainer` trains next: the one after its checkpoint's on a resume."""
     return trainer.fit_loop.epoch_progress.current.processed if trainer is not None else 0
 
 
 def start_worker(worker_id: int) -> None:
-    """How a loader's worker process starts: deaf to SIGTERM and SIGINT, which SLURM (a requeue, a
-    preemption, the time limit) and a terminal's Ctrl-C send to every process of a job, so that the
-    training process stops its workers itself after its last checkpoint (a worker killed by the signal
-    would end the run with "DataLoader worker exited unexpectedly"); then seeded as Lightning seeds
-    workers where the run asked for it (`seed_everything(workers=True)`, as every toolkit run does).
+    """How a loader's worker process starts: deaf to the signals that stop or requeue a job, which SLURM
+    (a requeue, a preemption, the time limit: SIGTERM, and the SIGUSR1 or SIGUSR2 of `--signal` that
+    submitit and Lightning requeue on) and a terminal's Ctrl-C send to every process of a job, so that
+    the training process alone acts on them and stops its workers itself after its last checkpoint (a
+    worker killed by the signal, or running the handler it inherited from the training process, would
+    end the run with "DataLoader worker exited unexpectedly"); then seeded as Lightning seeds workers
+    where the run asked for it (`seed_everything(workers=True)`, as every toolkit run does).
 
     Args:
         worker_id: The worker's index in its loader.
     """
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for number in JOB_SIGNALS:
+        signal.signal(number, signal.SIG_IGN)
     if int(os.environ.get("PL_SEED_WORKERS", "0")):
         pl_worker_init_function(worker_id)
 
