@@ -142,3 +142,15 @@ def test_runs_without_validation_end_normally_alone_and_in_a_sweep(train, sweep,
     rows = summary_rows(folder)
     assert [row["status"] for row in rows] == ["completed"] * 2 and [row["val_acc"] for row in rows] == ["", ""]
     assert result.output.count("optimized_metric=val_acc: this run reported none (did validation run?)") == 2
+
+
+def test_a_run_where_srun_is_installed_gives_no_hint_to_prepend_it(train, tmp_path, monkeypatch, recwarn):
+    """On a SLURM login node Lightning tells a run not started by srun to `srun python train.py`; the
+    toolkit's way onto SLURM is `-m hydra/launcher=slurm`, which starts each job with srun itself."""
+    bin_folder = tmp_path / "bin"
+    bin_folder.mkdir()
+    (bin_folder / "srun").write_text("#!/bin/sh\nexit 1\n")
+    (bin_folder / "srun").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_folder}{os.pathsep}{os.environ['PATH']}")
+    assert train("trainer.max_epochs=1").metrics["epochs"] == 1
+    assert not [warning for warning in recwarn if "srun" in str(warning.message)]

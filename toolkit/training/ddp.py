@@ -13,12 +13,14 @@ STRATEGIES = {"ddp": "popen", "ddp_spawn": "spawn"}
 
 
 def mute_lightning_internals() -> None:
-    """Mute the warnings that concern only Lightning's own code, in this process (and in each rank's
-    process: the strategy calls it there)."""
+    """Mute the warnings that concern only Lightning's own code, or point a toolkit user the wrong way,
+    in this process (and in each rank's process: the strategy calls it there)."""
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     warnings.filterwarnings("ignore", ".*LeafSpec.*")
     # A run folder is new, or an earlier run continued on purpose (resume=true), so its checkpoints are expected.
     warnings.filterwarnings("ignore", "Checkpoint directory .* exists and is not empty")
+    # On a SLURM login node: the toolkit's way onto SLURM is -m hydra/launcher=slurm, not `srun python train.py`.
+    warnings.filterwarnings("ignore", "The `srun` command is available on your system but is not used")
 
 
 class AnyDeviceDDPStrategy(compat.AnyDeviceDDPStrategy):
