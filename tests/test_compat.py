@@ -1,5 +1,5 @@
-"""The private names of torch, Lightning and Hydra that toolkit uses: each is still there (a failure
-names the one an upgrade removed), and none is used outside `toolkit._compat`."""
+"""The private names of torch, Lightning, Hydra and submitit that toolkit uses: each is still there (a
+failure names the one an upgrade removed), and none is used outside `toolkit._compat`."""
 
 from __future__ import annotations
 
@@ -12,14 +12,16 @@ import torch
 
 from toolkit._compat import PRIVATE_ATTRIBUTES, PRIVATE_NAMES
 
-PACKAGE = Path(__file__).parents[1] / "toolkit"
-UPSTREAM = ("torch", "lightning", "pytorch_lightning", "hydra", "omegaconf")
+ROOT = Path(__file__).parents[1]
+PACKAGE = ROOT / "toolkit"
+UPSTREAM = ("torch", "lightning", "pytorch_lightning", "hydra", "omegaconf", "submitit")
+EXTRAS = ("submitit",)  # installed with an extra (sweep): without it, their names are not checked
 MODULE_INTERNALS = ("_modules", "_parameters", "_buffers")  # nn.Module's dicts: named_children() and kin say it
 
 
 @pytest.mark.parametrize(("module", "path", "version"), PRIVATE_NAMES, ids=[f"{m}.{p}" for m, p, _ in PRIVATE_NAMES])
 def test_each_private_name_is_still_there(module, path, version):
-    found: object = importlib.import_module(module)
+    found: object = pytest.importorskip(module) if module in EXTRAS else importlib.import_module(module)
     for part in path.split("."):
         assert hasattr(found, part), (
             f"{module}.{path} is gone from this version of {module.split('.')[0]} "
@@ -71,8 +73,8 @@ def private_uses(path: Path) -> list[str]:
 
 def test_no_private_upstream_name_outside_the_compat_package():
     offenders = {
-        str(path.relative_to(PACKAGE.parent)): uses
-        for path in sorted(PACKAGE.rglob("*.py"))
+        str(path.relative_to(ROOT)): uses
+        for path in sorted([*PACKAGE.rglob("*.py"), *(ROOT / "hydra_plugins").rglob("*.py")])
         if "_compat" not in path.parts and (uses := private_uses(path))
     }
     assert offenders == {}

@@ -77,9 +77,9 @@ if SubmititSlurmLauncher is not None:
             super().setup(task_function=functools.partial(released_first, task_function), **kwargs)
 
         def __call__(self, *args: Any, **kwargs: Any) -> Any:
-            from submitit import JobEnvironment  # on the node only: Hydra imports this module whenever it starts
+            from toolkit._compat.submitit import preemption_signal  # on the node: Hydra imports this module at start
 
-            hold(JobEnvironment._usr_sig())  # until the task starts (released_first)
+            hold(preemption_signal())  # until the task starts (released_first)
             return super().__call__(*args, **kwargs)
 
     PLUGINS.append(SlurmLauncher)

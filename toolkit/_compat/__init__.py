@@ -1,10 +1,11 @@
-"""Every private name of torch, Lightning and Hydra that toolkit relies on, in one place.
+"""Every private name of torch, Lightning, Hydra and submitit that toolkit relies on, in one place.
 
 Nothing outside this package touches a private name of those libraries (a test checks it). Each
 name used here is listed in `PRIVATE_NAMES` with the version it was written against; the tests
 look each one up and fail naming it when an upgrade removes it, instead of toolkit breaking
 silently. The parts are imported where they are needed: `toolkit._compat.torch` needs torch only,
-`toolkit._compat.lightning` imports Lightning (so `import toolkit` does not).
+`toolkit._compat.lightning` imports Lightning (so `import toolkit` does not), `toolkit._compat.submitit`
+submitit (on a SLURM node, for the launcher in `hydra_plugins.toolkit_launcher`).
 
 >>> ('torch.nn.modules.batchnorm', '_BatchNorm') in [(module, name) for module, name, _ in PRIVATE_NAMES]
 True
@@ -29,6 +30,7 @@ PRIVATE_NAMES: tuple[tuple[str, str, str], ...] = (
     ("lightning.pytorch.loggers.csv_logs", "ExperimentWriter._check_log_dir_exists", "lightning 2.6"),
     ("lightning.pytorch.loggers.csv_logs", "ExperimentWriter._record_new_keys", "lightning 2.6"),
     ("lightning.pytorch.strategies", "DDPStrategy._setup_model", "lightning 2.6"),
+    ("submitit", "JobEnvironment._usr_sig", "submitit 1.5"),
 )
 
 # Private attribute names of upstream objects: those read here (instance attributes, so the tests look
@@ -50,4 +52,5 @@ PRIVATE_ATTRIBUTES: tuple[str, ...] = (
     "_get_dtype_from_pickle_storage_type",
     "_return_value",
     "_get_train_description",
+    "_usr_sig",
 )

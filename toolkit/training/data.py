@@ -230,12 +230,12 @@ class ClassificationData(L.LightningDataModule):
         return DataLoader(self.test_set, self.batch_size, **self.loader_options)
 
 
-JOB_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2)  # what loader workers ignore
-
-
 def epoch_to_start(trainer: L.Trainer | None) -> int:
     """The epoch (counted from 0) that `trainer` trains next: the one after its checkpoint's on a resume."""
     return trainer.fit_loop.epoch_progress.current.processed if trainer is not None else 0
+
+
+JOB_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2)  # what loader workers ignore
 
 
 def start_worker(worker_id: int) -> None:
