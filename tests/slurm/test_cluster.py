@@ -137,10 +137,11 @@ def test_a_job_signalled_before_its_time_limit_is_requeued_by_submitit_and_ends_
 ):
     """`hydra.launcher.signal_delay_s` before `timeout_min`, SLURM signals the job (USR2); submitit requeues
     it, and each attempt continues from the last.ckpt of the one before. With a one-minute limit and the
-    signal 50 s before it, every attempt is signalled at slurmctld's first 30 s tick from its 10th second
-    (by then submitit catches the signal; at its start the signal would kill it), so the first one (held
-    after its first checkpoint) surely is, and the job ends after however many attempts it takes."""
-    limit = ["hydra.launcher.timeout_min=1", "hydra.launcher.signal_delay_s=50", "hydra.launcher.max_num_timeout=20"]
+    signal 40 s before it, every attempt is signalled at slurmctld's first 30 s tick from its 20th second
+    (by then submitit catches the signal, which at the very start would kill the job, and a loaded
+    machine has written the first checkpoint), so the first one (held after its first checkpoint)
+    surely is, and the job ends after however many attempts it takes."""
+    limit = ["hydra.launcher.timeout_min=1", "hydra.launcher.signal_delay_s=40", "hydra.launcher.max_num_timeout=20"]
     pause = ["+callbacks.pause._target_=pause_once.PauseOnce", "+callbacks.pause.epoch=1"]
     pause += ["+callbacks.pause.seconds=100", f"+callbacks.pause.marker={tmp_path / 'paused'}"]
     folder = tmp_path / "limited"
