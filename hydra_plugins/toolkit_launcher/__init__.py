@@ -26,7 +26,12 @@ except ImportError:  # no sweep extra: hydra/launcher=slurm is not available
 
 PLUGINS: list[type] = []  # what toolkit.app.plugins registers with Hydra
 
-_held: dict[int, tuple[Any, list[int]]] = {}  # signal number: (its handler, the times it came while held)
+_held: dict[int, Any] = {}  # signal number: the handler it had before it was held
+_came: set[int] = set()  # the held signals that came meanwhile
+
+
+def _note(number: int, frame: FrameType | None) -> None:
+    _came.add(number)
 
 
 def hold(number: int) -> None:
@@ -45,20 +50,16 @@ def hold(number: int) -> None:
         True
         >>> _ = signal.signal(signal.SIGUSR1, before)
     """
-    came: list[int] = []
-
-    def note(signum: int, frame: FrameType | None) -> None:
-        came.append(signum)
-
-    _held[number] = (signal.signal(number, note), came)
+    _held[number] = signal.signal(number, _note)
 
 
 def release_held() -> None:
     """Put the handlers of the signals held back and raise each that came meanwhile, once."""
     while _held:
-        number, (handler, came) = _held.popitem()
+        number, handler = _held.popitem()
         signal.signal(number, handler)
-        if came:
+        if number in _came:
+            _came.discard(number)
             signal.raise_signal(number)
 
 
